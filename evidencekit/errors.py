@@ -46,6 +46,12 @@ class SigningKeyError(EvidenceKitError):
     """A signing key is missing, unreadable, or the passphrase is wrong."""
 
 
+class BadSignatureError(EvidenceKitError):
+    """A signature does not match the signed bytes (low-level; `verify()` reports it as a problem)."""
+
+    exit_code = 1
+
+
 class CaseBusyError(EvidenceKitError):
     """Another evidencekit command is changing the case right now."""
 
