@@ -1,0 +1,158 @@
+"""Streaming, single-pass hashing (SHA-256, SHA-1, MD5) with an optional verified copy.
+
+Invariants: the source is read once, in chunks, through one file descriptor; every digest
+covers exactly the bytes read; when a copy is made, each chunk written is read back from
+the copy and compared with the very bytes that were hashed, so a recorded copy is proven
+identical to the hashed bytes. Memory stays bounded (a few chunks) whatever the file size.
+Large files hash on one thread per algorithm, so the three digests use the machine's cores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from .errors import InputError
+
+ALGORITHMS = ("sha256", "sha1", "md5")
+CHUNK = 1 << 20
+#: Files up to this size are read whole (then analysed from memory, never re-read).
+SMALL_FILE = 32 << 20
+_QUEUE_DEPTH = 8
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class FileDigest:
+    """The digests and size of one byte stream; hex digests are lowercase."""
+
+    sha256: str
+    sha1: str
+    md5: str
+    size: int
+
+    def to_json(self) -> dict[str, str | int]:
+        """Return the digests as a dict (`sha256`, `sha1`, `md5`, `size`)."""
+        return {"sha256": self.sha256, "sha1": self.sha1, "md5": self.md5, "size": self.size}
+
+
+def hash_bytes(data: bytes) -> FileDigest:
+    """Hash a bytes object in memory."""
+    return FileDigest(
+        hashlib.sha256(data).hexdigest(), hashlib.sha1(data).hexdigest(), hashlib.md5(data).hexdigest(), len(data)
+    )
+
+
+class _HashWorker(threading.Thread):
+    """Feeds chunks from a bounded queue into one hash object, then releases each chunk."""
+
+    def __init__(self, name: str, release: Callable[[int], None]):
+        super().__init__(daemon=True)
+        self.hasher = hashlib.new(name)
+        self.queue: queue.Queue[tuple[int, memoryview] | None] = queue.Queue()
+        self._release = release
+
+    def run(self) -> None:
+        while (job := self.queue.get()) is not None:
+            slot, view = job
+            self.hasher.update(view)
+            self._release(slot)
+
+
+class _BufferRing:
+    """A fixed set of reusable chunk buffers; a slot is free again when every hasher has used it.
+
+    Reusing buffers keeps memory flat and avoids touching fresh pages for every chunk,
+    which is expensive on virtual machines.
+    """
+
+    def __init__(self, consumers: int):
+        self.buffers = [bytearray(CHUNK) for _ in range(_QUEUE_DEPTH)]
+        self._pending = [0] * _QUEUE_DEPTH
+        self._consumers = consumers
+        self._free: queue.Queue[int] = queue.Queue()
+        self._lock = threading.Lock()
+        for slot in range(_QUEUE_DEPTH):
+            self._free.put(slot)
+
+    def take(self) -> int:
+        slot = self._free.get()
+        self._pending[slot] = self._consumers
+        return slot
+
+    def release(self, slot: int) -> None:
+        with self._lock:
+            self._pending[slot] -= 1
+            done = self._pending[slot] == 0
+        if done:
+            self._free.put(slot)
+
+
+def _write_checked(dst: BinaryIO, check: BinaryIO, buffer: bytearray, count: int, scratch: bytearray,
+                   offset: int, where: str) -> None:
+    view = memoryview(buffer)[:count]
+    dst.write(view)
+    got = check.readinto(scratch)
+    # spec: the copy equals the hashed bytes (bytearray == bytearray compares with memcmp)
+    same = scratch == buffer if count == CHUNK else scratch[:got] == buffer[:count]
+    if got != count or not same:
+        raise InputError(f"the copy differs from the bytes read at offset {offset}", path=where,
+                         hint="the disk may be failing; capture to another drive")
+
+
+def copy_and_hash(
+    src: BinaryIO,
+    dst: BinaryIO | None = None,
+    check: BinaryIO | None = None,
+    *,
+    where: str,
+    progress: Progress | None = None,
+) -> FileDigest:
+    """Read `src` once, hashing it with every algorithm; optionally copy it to `dst`.
+
+    `check` is a second, unbuffered read handle on the copy: each chunk written is read
+    back through it and compared with the hashed bytes. `where` names the source in
+    errors. Raises `InputError` when the copy does not read back identical.
+    """
+    ring = _BufferRing(len(ALGORITHMS))
+    workers = [_HashWorker(name, ring.release) for name in ALGORITHMS]
+    for worker in workers:
+        worker.start()
+    scratch = bytearray(CHUNK) if dst is not None else bytearray()
+    size = 0
+    try:
+        while True:
+            slot = ring.take()
+            count = src.readinto(ring.buffers[slot])  # type: ignore[attr-defined]
+            if not count:
+                break
+            view = memoryview(ring.buffers[slot])[:count]
+            for worker in workers:
+                worker.queue.put((slot, view))
+            if dst is not None and check is not None:
+                _write_checked(dst, check, ring.buffers[slot], count, scratch, size, where)
+            size += count
+            if progress:
+                progress(count)
+    finally:
+        for worker in workers:
+            worker.queue.put(None)
+        for worker in workers:
+            worker.join()
+    sha256, sha1, md5 = (worker.hasher.hexdigest() for worker in workers)
+    return FileDigest(sha256, sha1, md5, size)
+
+
+def hash_file(path: str | os.PathLike[str], *, progress: Progress | None = None) -> FileDigest:
+    """Hash a file in one streaming pass (low-level; `capture()` records files)."""
+    try:
+        with open(path, "rb", buffering=0) as src:
+            return copy_and_hash(src, where=os.fspath(path), progress=progress)
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror}", path=os.fspath(path)) from exc

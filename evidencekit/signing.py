@@ -1,0 +1,461 @@
+"""Ed25519 signing keys, SSH signatures (SSHSIG) and the local keystore.
+
+Invariants: there is one algorithm, Ed25519, and every other key type is rejected. SSH
+signatures follow OpenSSH's PROTOCOL.sshsig byte for byte, so `ssh-keygen -Y verify` checks
+what `sign_ssh` writes and `verify_ssh_signature` checks what `ssh-keygen -Y sign` writes
+(LF-only armour, wrapped at 70 columns like ssh-keygen). Raw signatures are PureEdDSA over the
+exact bytes (`openssl pkeyutl -rawin`). Private keys never leave the keystore: they are
+written once, atomically, as OpenSSH private keys with mode 0600 (bcrypt KDF when a
+passphrase is given), are never overwritten, and only public keys are exported. Verifying a
+signature says nothing about whether the signer is trusted; that is the caller's decision.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+import re
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from ._fs import atomic_write, removing_on_error
+from .errors import BadSignatureError, FormatError, InputError, SigningKeyError
+
+DEFAULT_NAMESPACE = "evidencekit"
+KEY_TYPE = b"ssh-ed25519"
+SIG_MAGIC = b"SSHSIG"
+SIG_VERSION = 1
+SIG_LABEL = "SSH SIGNATURE"
+PRIVATE_LABEL = "OPENSSH PRIVATE KEY"
+PRIVATE_MAGIC = b"openssh-key-v1\x00"
+HASH_ALGS = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
+_NAME_RE = re.compile(r"[A-Za-z0-9_@][A-Za-z0-9._@-]{0,63}")
+_NAME_HINT = (
+    "use 1-64 characters from A-Z a-z 0-9 . _ @ -, not starting with '.' or '-'"
+    " and not ending in '.pub'"
+)
+_ED25519_ONLY = "evidencekit uses Ed25519 keys only"
+
+
+def _sshstr(value: bytes) -> bytes:
+    return struct.pack(">I", len(value)) + value
+
+
+def _strings(data: bytes, count: int, what: str, *, rest: bool = False) -> list[bytes]:
+    """Split `count` SSH strings off `data`; with `rest`, also return what follows, else reject it."""
+    out, pos = [], 0
+    for _ in range(count):
+        if len(data) < pos + 4 or len(data) < pos + 4 + (size := struct.unpack_from(">I", data, pos)[0]):
+            raise FormatError(f"{what} is truncated")
+        out.append(data[pos + 4 : pos + 4 + size])
+        pos += 4 + size
+    if not rest and pos != len(data):
+        raise FormatError(f"{what} has {len(data) - pos} unexpected trailing bytes")
+    return [*out, data[pos:]] if rest else out
+
+
+def _armour(blob: bytes, label: str) -> str:
+    text = base64.b64encode(blob).decode("ascii")
+    lines = [text[i : i + 70] for i in range(0, len(text), 70)]
+    return "\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----"]) + "\n"
+
+
+def _dearmour(text: str | bytes, label: str, what: str) -> bytes:
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("ascii")
+        except UnicodeDecodeError:
+            raise FormatError(f"{what} is not ASCII text") from None
+    lines = [line.strip() for line in text.strip().splitlines()]
+    if len(lines) < 3 or lines[0] != f"-----BEGIN {label}-----" or lines[-1] != f"-----END {label}-----":
+        raise FormatError(f"{what} lacks the '-----BEGIN {label}-----' armour")
+    try:
+        return base64.b64decode("".join(lines[1:-1]), validate=True)
+    except binascii.Error:
+        raise FormatError(f"{what} has invalid base64 inside its armour") from None
+
+
+def _parse_public_blob(blob: bytes, what: str) -> PublicKey:
+    key_type, raw = _strings(blob, 2, what)
+    if key_type != KEY_TYPE:
+        raise FormatError(f"{what} is a {key_type[:40]!r} key, not ssh-ed25519", hint=_ED25519_ONLY)
+    if len(raw) != 32:
+        raise FormatError(f"{what} has a {len(raw)}-byte Ed25519 key, expected 32")
+    return PublicKey(raw)
+
+
+def _read_bytes(path: str | os.PathLike[str], what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {what}: {exc.strerror or exc}", path=path) from None
+
+
+def _read_text(path: str | os.PathLike[str], what: str) -> str:
+    try:
+        return _read_bytes(path, what).decode("utf-8")
+    except UnicodeDecodeError:
+        raise FormatError(f"{what} is not UTF-8 text", path=path) from None
+
+
+@dataclass(frozen=True, slots=True)
+class PublicKey:
+    """An Ed25519 public key and its OpenSSH, PEM and fingerprint renderings."""
+
+    raw: bytes
+    """The 32-byte Ed25519 public key."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.raw, bytes) or len(self.raw) != 32:
+            raise ValueError("an Ed25519 public key is exactly 32 bytes")
+
+    @property
+    def ssh_blob(self) -> bytes:
+        """The SSH wire encoding: string "ssh-ed25519" || string raw."""
+        return _sshstr(KEY_TYPE) + _sshstr(self.raw)
+
+    @property
+    def fingerprint(self) -> str:
+        """`SHA256:<unpadded base64>`, exactly as `ssh-keygen -lf` prints it."""
+        digest = hashlib.sha256(self.ssh_blob).digest()
+        return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
+
+    def openssh(self, comment: str = "") -> str:
+        """The `.pub` line `ssh-ed25519 AAAA... comment` (no newline)."""
+        if "\n" in comment or "\r" in comment:
+            raise ValueError("a key comment cannot contain a line break")
+        line = "ssh-ed25519 " + base64.b64encode(self.ssh_blob).decode("ascii")
+        return f"{line} {comment}" if comment else line
+
+    def pem(self) -> str:
+        """The SubjectPublicKeyInfo PEM, for `openssl pkeyutl -verify -pubin -rawin`."""
+        key = Ed25519PublicKey.from_public_bytes(self.raw)
+        spki = serialization.PublicFormat.SubjectPublicKeyInfo
+        return key.public_bytes(serialization.Encoding.PEM, spki).decode("ascii")
+
+    def allowed_signers_line(self, identity: str, namespace: str = DEFAULT_NAMESPACE) -> str:
+        """One `allowed_signers` line for `ssh-keygen -Y verify -I identity -n namespace`.
+
+        Raises `InputError` if `identity` is empty or holds whitespace or quotes.
+        """
+        if not identity or any(ch.isspace() or ch in "\"'" for ch in identity):
+            hint = "use one word without spaces or quotes, e.g. name@unit-7"
+            raise InputError(f"invalid signer identity {identity!r}", hint=hint)
+        _check_namespace(namespace)
+        return f'{identity} namespaces="{namespace}" {self.openssh()}'
+
+    @classmethod
+    def from_openssh(cls, text: str) -> PublicKey:
+        """Parse one OpenSSH `.pub` line; raises `FormatError` if it is not an Ed25519 key."""
+        lines = text.strip().splitlines()
+        fields = lines[0].split() if len(lines) == 1 else []
+        if len(fields) < 2:
+            raise FormatError("not an OpenSSH public key line", hint="expected 'ssh-ed25519 AAAA... comment'")
+        try:
+            blob = base64.b64decode(fields[1], validate=True)
+        except binascii.Error:
+            raise FormatError("the OpenSSH public key has invalid base64") from None
+        key = _parse_public_blob(blob, "the OpenSSH public key")
+        if fields[0] != KEY_TYPE.decode():
+            raise FormatError(f"the OpenSSH public key line says {fields[0][:40]!r}, not ssh-ed25519")
+        return key
+
+    @classmethod
+    def from_pem(cls, text: str) -> PublicKey:
+        """Parse a SubjectPublicKeyInfo PEM; raises `FormatError` if it is not an Ed25519 key."""
+        try:
+            key = serialization.load_pem_public_key(text.encode("utf-8"))
+        except (ValueError, UnsupportedAlgorithm):
+            raise FormatError("not a PEM public key") from None
+        if not isinstance(key, Ed25519PublicKey):
+            raise FormatError("the PEM public key is not Ed25519", hint=_ED25519_ONLY)
+        return cls(key.public_bytes_raw())
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> PublicKey:
+        """Read an OpenSSH `.pub` line or a PEM public key from `path`.
+
+        Raises `InputError` if the file is unreadable, `FormatError` if it is not an Ed25519 key.
+        """
+        text = _read_text(path, "public key file")
+        try:
+            return cls.from_pem(text) if "-----BEGIN PUBLIC KEY-----" in text else cls.from_openssh(text)
+        except FormatError as exc:
+            raise FormatError(exc.message, hint=exc.hint, path=path) from None
+
+
+def _check_namespace(namespace: str) -> bytes:
+    if not namespace or any(ch.isspace() or ch == '"' for ch in namespace):
+        raise ValueError(f"invalid SSHSIG namespace {namespace!r}")
+    return namespace.encode("utf-8")
+
+
+def _signed_data(namespace: bytes, hash_alg: str, data: bytes) -> bytes:
+    # PROTOCOL.sshsig: the signature covers the preamble, namespace, an empty reserved field,
+    # the hash algorithm and H(message); ssh-keygen ignores a non-empty reserved field.
+    digest = HASH_ALGS[hash_alg](data).digest()
+    return SIG_MAGIC + _sshstr(namespace) + _sshstr(b"") + _sshstr(hash_alg.encode()) + _sshstr(digest)
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    """A named Ed25519 private key, loaded from the keystore."""
+
+    name: str
+    private: Ed25519PrivateKey = field(repr=False)
+
+    @property
+    def public(self) -> PublicKey:
+        """The matching public key."""
+        return PublicKey(self.private.public_key().public_bytes_raw())
+
+    def sign_ssh(self, data: bytes, *, namespace: str = DEFAULT_NAMESPACE) -> str:
+        """Return an armoured SSHSIG over `data` (sha512), as `ssh-keygen -Y sign` writes it."""
+        ns = _check_namespace(namespace)
+        signature = self.private.sign(_signed_data(ns, "sha512", data))
+        blob = b"".join([
+            SIG_MAGIC, struct.pack(">I", SIG_VERSION), _sshstr(self.public.ssh_blob), _sshstr(ns),
+            _sshstr(b""), _sshstr(b"sha512"), _sshstr(_sshstr(KEY_TYPE) + _sshstr(signature)),
+        ])  # fmt: skip
+        return _armour(blob, SIG_LABEL)
+
+    def sign_raw(self, data: bytes) -> bytes:
+        """Return the 64-byte PureEdDSA signature over `data` (for `openssl pkeyutl -rawin`)."""
+        return self.private.sign(data)
+
+
+def _parse_ssh_signature(signature: str | bytes) -> tuple[PublicKey, bytes, str, bytes]:
+    """Return (signer, namespace, hash algorithm, raw signature); PROTOCOL.sshsig section 3."""
+    what = "the SSH signature"
+    blob = _dearmour(signature, SIG_LABEL, what)
+    if blob[:10] != SIG_MAGIC + struct.pack(">I", SIG_VERSION):
+        raise FormatError(f"{what} does not start with SSHSIG version 1")
+    key_blob, namespace, _reserved, hash_alg, sig_field = _strings(blob[10:], 5, what)
+    key_type, raw = _strings(sig_field, 2, f"the signature field of {what}")
+    if hash_alg.decode("ascii", "replace") not in HASH_ALGS:
+        raise FormatError(f"{what} uses hash algorithm {hash_alg[:40]!r}, expected sha256 or sha512")
+    if key_type != KEY_TYPE or len(raw) != 64:
+        raise FormatError(f"{what} is not a 64-byte ssh-ed25519 signature", hint=_ED25519_ONLY)
+    return _parse_public_blob(key_blob, f"the key in {what}"), namespace, hash_alg.decode("ascii"), raw
+
+
+def verify_ssh_signature(
+    data: bytes, signature: str | bytes, *, namespace: str = DEFAULT_NAMESPACE
+) -> PublicKey:
+    """Check an armoured SSHSIG over `data` and return the signer's public key.
+
+    Low-level: this says nothing about whether the signer is trusted. Raises `FormatError` if
+    the signature is malformed or uses an unsupported algorithm, `BadSignatureError` if the
+    namespace differs or the signature does not match `data`.
+    """
+    signer, found, hash_alg, raw = _parse_ssh_signature(signature)
+    expected = _check_namespace(namespace)
+    if found != expected:
+        shown = found.decode("utf-8", "replace")[:64]
+        raise BadSignatureError(f"signature namespace expected {namespace!r}, found {shown!r}")
+    _verify(signer, raw, _signed_data(expected, hash_alg, data))
+    return signer
+
+
+def verify_raw_signature(data: bytes, signature: bytes, public_key: PublicKey) -> None:
+    """Check a raw 64-byte Ed25519 signature; raises `BadSignatureError` if it does not match."""
+    _verify(public_key, signature, data)
+
+
+def _verify(public_key: PublicKey, signature: bytes, signed: bytes) -> None:
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key.raw).verify(signature, signed)
+    except InvalidSignature:
+        raise BadSignatureError(
+            f"signature by {public_key.fingerprint} does not match the data",
+            hint="the data or the signature was changed after signing",
+        ) from None
+
+
+# --- keystore ------------------------------------------------------------------------------
+
+
+def keys_home() -> Path:
+    """The evidencekit home: `$EVIDENCEKIT_HOME` if set, else the per-user app folder."""
+    env = os.environ.get("EVIDENCEKIT_HOME")
+    return Path(env).expanduser() if env else Path(click.get_app_dir("evidencekit"))
+
+
+@dataclass(frozen=True, slots=True)
+class KeyInfo:
+    """What the keystore knows about one key, without its passphrase."""
+
+    name: str
+    fingerprint: str
+    public_key: PublicKey
+    path: Path
+    encrypted: bool
+
+    def to_json(self) -> dict[str, str | bool]:
+        """Return the key description as a JSON-ready dict."""
+        return {
+            "name": self.name,
+            "fingerprint": self.fingerprint,
+            "public_key": self.public_key.openssh(self.name),
+            "path": str(self.path),
+            "encrypted": self.encrypted,
+        }
+
+
+def _keys_dir(home: Path | None) -> Path:
+    return Path(home if home is not None else keys_home()) / "keys"
+
+
+def _check_name(name: str) -> None:
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name) or name.endswith(".pub"):
+        raise InputError(f"invalid key name {name!r}", hint=_NAME_HINT)
+
+
+def _read_private_header(path: Path) -> tuple[bool, PublicKey]:
+    """Return (encrypted, public key) from an OpenSSH private key's cleartext header (PROTOCOL.key)."""
+    what = "the OpenSSH private key"
+    try:
+        blob = _dearmour(_read_text(path, "key file"), PRIVATE_LABEL, what)
+        if not blob.startswith(PRIVATE_MAGIC):
+            raise FormatError(f"{what} lacks the openssh-key-v1 magic")
+        _cipher, kdf, _kdf_options, rest = _strings(blob[len(PRIVATE_MAGIC) :], 3, what, rest=True)
+        if rest[:4] != struct.pack(">I", 1):
+            raise FormatError(f"{what} must hold exactly one key")
+        return kdf != b"none", _parse_public_blob(_strings(rest[4:], 1, what, rest=True)[0], what)
+    except FormatError as exc:
+        raise FormatError(exc.message, hint=exc.hint, path=path) from None
+
+
+def key_is_encrypted(path: str | os.PathLike[str]) -> bool:
+    """Whether an OpenSSH private key file needs a passphrase (reads only its header)."""
+    return _read_private_header(Path(path))[0]
+
+
+def _key_info(path: Path) -> KeyInfo:
+    encrypted, public = _read_private_header(path)
+    return KeyInfo(path.name, public.fingerprint, public, path, encrypted)
+
+
+def create_key(
+    name: str, *, passphrase: bytes | None, home: Path | None = None, kdf_rounds: int = 64
+) -> KeyInfo:
+    """Generate a new Ed25519 key in the keystore and return its description.
+
+    `passphrase=None` stores it unencrypted. Raises `InputError` for a bad name and
+    `SigningKeyError` for an empty passphrase or if a key of that name exists.
+    """
+    _check_name(name)
+    if passphrase is not None and not passphrase:
+        raise SigningKeyError("empty passphrase", hint="give a passphrase, or ask for an unencrypted key on purpose")
+    path, pub_path = _keys_dir(home) / name, _keys_dir(home) / f"{name}.pub"
+    for existing in (p for p in (path, pub_path) if os.path.lexists(p)):
+        hint = "choose another name; keys are never overwritten"
+        raise SigningKeyError(f"key file {existing} already exists", path=existing, hint=hint)
+    key = SigningKey(name, Ed25519PrivateKey.generate())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        atomic_write(path, _private_bytes(key, passphrase, kdf_rounds), mode=0o600)
+        with removing_on_error(path):
+            atomic_write(pub_path, (key.public.openssh(name) + "\n").encode("ascii"), mode=0o644)
+    except OSError as exc:
+        raise SigningKeyError(f"cannot write the key: {exc.strerror or exc}", path=path.parent) from None
+    return _key_info(path)
+
+
+def _private_bytes(key: SigningKey, passphrase: bytes | None, kdf_rounds: int) -> bytes:
+    if passphrase is None:
+        encryption: serialization.KeySerializationEncryption = serialization.NoEncryption()
+    else:
+        builder = serialization.PrivateFormat.OpenSSH.encryption_builder()
+        encryption = builder.kdf_rounds(kdf_rounds).build(passphrase)  # bcrypt_pbkdf, interop.md section 8
+    openssh = serialization.PrivateFormat.OpenSSH
+    return key.private.private_bytes(serialization.Encoding.PEM, openssh, encryption)
+
+
+def list_keys(home: Path | None = None) -> list[KeyInfo]:
+    """Every key in the keystore, sorted by name; files that are not keys are ignored."""
+    folder = _keys_dir(home)
+    if not folder.is_dir():
+        return []
+    infos = []
+    for path in sorted(folder.iterdir(), key=lambda p: p.name):
+        if _NAME_RE.fullmatch(path.name) and not path.name.endswith(".pub") and path.is_file():
+            try:
+                infos.append(_key_info(path))
+            except FormatError:
+                continue
+    return infos
+
+
+def get_key_info(name: str, home: Path | None = None) -> KeyInfo:
+    """Describe key `name`; raises `SigningKeyError` if there is none."""
+    _check_name(name)
+    path = _keys_dir(home) / name
+    if not path.is_file():
+        names = ", ".join(info.name for info in list_keys(home)) or "none yet"
+        hint = f"create one with `evidencekit keys create --name {name}` (existing keys: {names})"
+        raise SigningKeyError(f"no signing key named {name!r}", path=path, hint=hint)
+    return _key_info(path)
+
+
+def load_signing_key(name: str, *, passphrase: bytes | None, home: Path | None = None) -> SigningKey:
+    """Load key `name`, decrypting it with `passphrase` (ignored if the key is unencrypted).
+
+    Raises `SigningKeyError` if the key is absent or the passphrase is missing or wrong.
+    """
+    info = get_key_info(name, home)
+    if info.encrypted and not passphrase:
+        message = f"key {name!r} is encrypted and no passphrase was given"
+        raise SigningKeyError(message, path=info.path, hint="enter the key's passphrase")
+    private = _decrypt(info, passphrase if info.encrypted else None)
+    if not isinstance(private, Ed25519PrivateKey):
+        raise FormatError("the private key is not an Ed25519 key", path=info.path, hint=_ED25519_ONLY)
+    return SigningKey(name, private)
+
+
+def _decrypt(info: KeyInfo, passphrase: bytes | None) -> object:
+    try:
+        return serialization.load_ssh_private_key(_read_bytes(info.path, "key file"), passphrase)
+    except UnsupportedAlgorithm as exc:
+        raise FormatError(f"the OpenSSH private key is not supported: {exc}", path=info.path) from None
+    except (ValueError, TypeError):
+        if passphrase is None:
+            raise FormatError("the OpenSSH private key is corrupt", path=info.path) from None
+        hint = "check the passphrase and try again"
+        raise SigningKeyError(f"wrong passphrase for key {info.name!r}", path=info.path, hint=hint) from None
+
+
+def export_key(name: str, out_dir: Path, *, home: Path | None = None) -> list[Path]:
+    """Write `<name>.pub` (OpenSSH) and `<name>.pem` (SPKI) of key `name` into `out_dir`.
+
+    Only public keys are exported. Raises `InputError` if a differing file is in the way.
+    """
+    public = get_key_info(name, home).public_key
+    outputs = {
+        Path(out_dir) / f"{name}.pub": (public.openssh(name) + "\n").encode("ascii"),
+        Path(out_dir) / f"{name}.pem": public.pem().encode("ascii"),
+    }
+    for path, content in outputs.items():
+        if os.path.lexists(path) and _read_bytes(path, "existing file") != content:
+            hint = "choose another folder or move that file away"
+            raise InputError("a different file is already there", path=path, hint=hint)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    for path, content in outputs.items():
+        if not path.exists():
+            atomic_write(path, content, mode=0o644)
+    return list(outputs)
+
+
+def generate_signing_key_for_tests(name: str, seed: bytes) -> SigningKey:
+    """Private path for tests: a deterministic key from a 32-byte seed. Never use for evidence."""
+    if len(seed) != 32:
+        raise ValueError("the seed must be exactly 32 bytes")
+    return SigningKey(name, Ed25519PrivateKey.from_private_bytes(seed))
