@@ -38,10 +38,7 @@ PRIVATE_LABEL = "OPENSSH PRIVATE KEY"
 PRIVATE_MAGIC = b"openssh-key-v1\x00"
 HASH_ALGS = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
 _NAME_RE = re.compile(r"[A-Za-z0-9_@][A-Za-z0-9._@-]{0,63}")
-_NAME_HINT = (
-    "use 1-64 characters from A-Z a-z 0-9 . _ @ -, not starting with '.' or '-'"
-    " and not ending in '.pub'"
-)
+_NAME_HINT = "use 1-64 characters from A-Z a-z 0-9 . _ @ -, not starting with '.' or '-' and not ending in '.pub'"
 _ED25519_ONLY = "evidencekit uses Ed25519 keys only"
 
 
@@ -96,14 +93,14 @@ def _read_bytes(path: str | os.PathLike[str], what: str) -> bytes:
     try:
         return Path(path).read_bytes()
     except OSError as exc:
-        raise InputError(f"cannot read {what}: {exc.strerror or exc}", path=path) from None
+        raise InputError(f"cannot read {what}: {exc.strerror or exc}", path=Path(path)) from None
 
 
 def _read_text(path: str | os.PathLike[str], what: str) -> str:
     try:
         return _read_bytes(path, what).decode("utf-8")
     except UnicodeDecodeError:
-        raise FormatError(f"{what} is not UTF-8 text", path=path) from None
+        raise FormatError(f"{what} is not UTF-8 text", path=Path(path)) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +186,7 @@ class PublicKey:
         try:
             return cls.from_pem(text) if "-----BEGIN PUBLIC KEY-----" in text else cls.from_openssh(text)
         except FormatError as exc:
-            raise FormatError(exc.message, hint=exc.hint, path=path) from None
+            raise FormatError(exc.message, hint=exc.hint, path=Path(path)) from None
 
 
 def _check_namespace(namespace: str) -> bytes:
@@ -247,9 +244,7 @@ def _parse_ssh_signature(signature: str | bytes) -> tuple[PublicKey, bytes, str,
     return _parse_public_blob(key_blob, f"the key in {what}"), namespace, hash_alg.decode("ascii"), raw
 
 
-def verify_ssh_signature(
-    data: bytes, signature: str | bytes, *, namespace: str = DEFAULT_NAMESPACE
-) -> PublicKey:
+def verify_ssh_signature(data: bytes, signature: str | bytes, *, namespace: str = DEFAULT_NAMESPACE) -> PublicKey:
     """Check an armoured SSHSIG over `data` and return the signer's public key.
 
     Low-level: this says nothing about whether the signer is trusted. Raises `FormatError` if
@@ -344,9 +339,7 @@ def _key_info(path: Path) -> KeyInfo:
     return KeyInfo(path.name, public.fingerprint, public, path, encrypted)
 
 
-def create_key(
-    name: str, *, passphrase: bytes | None, home: Path | None = None, kdf_rounds: int = 64
-) -> KeyInfo:
+def create_key(name: str, *, passphrase: bytes | None, home: Path | None = None, kdf_rounds: int = 64) -> KeyInfo:
     """Generate a new Ed25519 key in the keystore and return its description.
 
     `passphrase=None` stores it unencrypted. Raises `InputError` for a bad name and

@@ -1,0 +1,66 @@
+"""evidencekit: preserve screenshots, photos and chat exports as signed, verifiable evidence.
+
+The public API; every CLI command is a thin wrapper over one function here
+(`docs/python-api.md` pairs them). Everything in `_`-prefixed modules is private.
+"""
+
+from __future__ import annotations
+
+from ._version import __version__
+from .capture import CaptureResult, capture
+from .case import Case, custody_log, custody_note, init_case
+from .demo import demo
+from .errors import (
+    BadSignatureError,
+    CaseBusyError,
+    CaseStateError,
+    EvidenceKitError,
+    FormatError,
+    InputError,
+    Problem,
+    SigningKeyError,
+    UnsafePathError,
+    VerificationError,
+)
+from .items import list_items, show_item
+from .recover import RecoverResult, recover
+from .signing import KeyInfo, PublicKey, SigningKey, create_key, export_key, list_keys, load_signing_key
+from .signing import get_key_info as show_key
+from .verify import VerificationReport, is_intact, parse_trust, verify
+
+__all__ = [
+    "BadSignatureError",
+    "CaptureResult",
+    "Case",
+    "CaseBusyError",
+    "CaseStateError",
+    "EvidenceKitError",
+    "FormatError",
+    "InputError",
+    "KeyInfo",
+    "Problem",
+    "PublicKey",
+    "RecoverResult",
+    "SigningKey",
+    "SigningKeyError",
+    "UnsafePathError",
+    "VerificationError",
+    "VerificationReport",
+    "__version__",
+    "capture",
+    "create_key",
+    "custody_log",
+    "custody_note",
+    "demo",
+    "export_key",
+    "init_case",
+    "is_intact",
+    "list_items",
+    "list_keys",
+    "load_signing_key",
+    "parse_trust",
+    "recover",
+    "show_item",
+    "show_key",
+    "verify",
+]

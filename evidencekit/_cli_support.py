@@ -1,0 +1,154 @@
+"""Terminal plumbing for the CLI: key and passphrase resolution, progress, rendering.
+
+Invariant: this module and `cli` are the only ones that know a terminal exists;
+passphrases are read from a hidden prompt, a file or the environment, never from argv.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .case import Case
+from .errors import SigningKeyError
+from .signing import SigningKey, get_key_info, list_keys, load_signing_key
+
+PASSPHRASE_ENV = "EVIDENCEKIT_PASSPHRASE"
+KEY_ENV = "EVIDENCEKIT_KEY"
+CASE_ENV = "EVIDENCEKIT_CASE"
+
+
+def find_case(option: str | None) -> Case:
+    """The case from `--case`, then `$EVIDENCEKIT_CASE`, then the current folder."""
+    return Case.open(option or os.environ.get(CASE_ENV) or os.getcwd())
+
+
+def read_passphrase_file(path: str) -> bytes:
+    """The first line of a passphrase file (without its line ending)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise SigningKeyError(f"cannot read the passphrase file: {exc.strerror}", path=path) from exc
+    return data.splitlines()[0] if data.strip() else b""
+
+
+def get_passphrase(passphrase_file: str | None, *, prompt: str, confirm: bool = False) -> bytes:
+    """A passphrase from `--passphrase-file`, `$EVIDENCEKIT_PASSPHRASE` or a hidden prompt."""
+    if passphrase_file:
+        return read_passphrase_file(passphrase_file)
+    if os.environ.get(PASSPHRASE_ENV):
+        return os.environ[PASSPHRASE_ENV].encode()
+    if not sys.stdin.isatty():
+        raise SigningKeyError("a passphrase is needed and there is no terminal to ask for it",
+                              hint=f"pass --passphrase-file FILE or set {PASSPHRASE_ENV}")
+    return click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True).encode()
+
+
+def choose_key_name(option: str | None, case: Case | None = None) -> str:
+    """`--key`, then `$EVIDENCEKIT_KEY`, then the case examiner's key, then the only key there is."""
+    if option or os.environ.get(KEY_ENV):
+        return option or os.environ[KEY_ENV]
+    keys = list_keys()
+    if case is not None:
+        try:
+            _, manifest = case.read_manifest()
+            examiner = manifest["case"]["examiner"]["fingerprint"]
+            keys_match = [k.name for k in keys if k.fingerprint == examiner]
+            if keys_match:
+                return keys_match[0]
+        except Exception:  # noqa: BLE001 - an unreadable case is reported by the command itself
+            pass
+    if len(keys) == 1:
+        return keys[0].name
+    names = ", ".join(k.name for k in keys) or "none yet"
+    raise SigningKeyError(f"which signing key should be used? (keys: {names})",
+                          hint=f"pass --key NAME or set {KEY_ENV}; create one with `evidencekit keys create --name NAME`")
+
+
+def load_key(option: str | None, passphrase_file: str | None, case: Case | None = None) -> SigningKey:
+    """Resolve and unlock the signing key for a command that changes a case."""
+    name = choose_key_name(option, case)
+    info = get_key_info(name)
+    passphrase = None
+    if info.encrypted:
+        passphrase = get_passphrase(passphrase_file, prompt=f"Passphrase for key '{name}'")
+    return load_signing_key(name, passphrase=passphrase)
+
+
+class Progress:
+    """A rich progress bar on stderr, shown only on a terminal and only once work lasts over a second."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.total = 0
+        self.done = 0
+        self.started = time.monotonic()
+        self._bar: Any = None
+        self._task: Any = None
+        self.enabled = sys.stderr.isatty()
+
+    def set_total(self, total: int) -> None:
+        self.total = total
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        if not self.enabled:
+            return
+        if self._bar is None and time.monotonic() - self.started > 1.0:
+            self._start()
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self.done)
+
+    def _start(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, DownloadColumn, Progress as Bar, TimeRemainingColumn
+
+        self._bar = Bar("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                        TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+        self._bar.start()
+        self._task = self._bar.add_task(self.label, total=self.total or None, completed=self.done)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def emit_json(value: Any) -> None:
+    """Write a JSON document to stdout (sorted keys, UTF-8, one document)."""
+    click.echo(json.dumps(value, sort_keys=True, ensure_ascii=False, indent=2))
+
+
+def say(message: str) -> None:
+    """A line for people, on stderr."""
+    click.echo(message, err=True)
+
+
+def human_size(size: int) -> str:
+    """`1.2 MB`-style sizes for people (decimal units)."""
+    value = float(size)
+    for unit in ("bytes", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{int(value)} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} bytes"
+
+
+def short(text: str, width: int = 60) -> str:
+    """Shorten long text for a table cell."""
+    return text if len(text) <= width else "…" + text[-(width - 1):]
+
+
+Renderer = Callable[[Any], None]

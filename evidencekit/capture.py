@@ -1,0 +1,328 @@
+"""Capture files into a case: copy byte for byte, hash, describe, sign (spec: docs/spec/manifest.md §5).
+
+Invariants: input files are only ever opened read-only and never changed; each file is read
+once (small files whole, large ones streamed) and its copy is checked before it is placed
+in the store; a file whose bytes are already in the case gains a sighting, not a copy; every
+result goes to the capture journal before the manifest is committed, so a capture killed at
+any moment can be finished by `recover()`; one bad file never stops the batch.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from . import _canonical, _journal
+from ._store import discard, new_temp, place, sync_store
+from ._time import ns_to_utc_text, stamp
+from ._walk import Found, walk_inputs
+from .case import TOOL, Case, ensure_consistent
+from .digest import SMALL_FILE, FileDigest, copy_and_hash, hash_bytes
+from .errors import InputError
+from .imaging import analyze_image
+from .manifest import Manifest, next_item_id
+from .media import IMAGE_TYPES, SNIFF_BYTES, sniff_media_type
+from .signing import SigningKey
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureContext:
+    """What the user said about where the material came from, and who captures it."""
+
+    key: SigningKey
+    source: str | None = None
+    url: str | None = None
+    platform: str | None = None
+    note: str | None = None
+    hash_only: bool = False
+    now: datetime | None = None
+
+
+@dataclass
+class CaptureResult:
+    """What a capture did: items added or seen again, links recorded, paths skipped or failed."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+    links: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+    custody_seq: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the result as a JSON-ready dict."""
+        return {"items": self.items, "links": self.links, "skipped": self.skipped, "failed": self.failed,
+                "custody_seq": self.custody_seq}
+
+
+def _text(value: str) -> str:
+    """Make a file-system string safe for canonical JSON (undecodable bytes become U+FFFD)."""
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _fs_times(info: os.stat_result) -> dict[str, str]:
+    times = {"modified": ns_to_utc_text(info.st_mtime_ns), "accessed": ns_to_utc_text(info.st_atime_ns)}
+    birth = getattr(info, "st_birthtime_ns", None) or (
+        int(info.st_birthtime * 1e9) if hasattr(info, "st_birthtime") else None)
+    if sys.platform == "win32" and birth is None:
+        birth = info.st_ctime_ns  # Windows reports creation time as st_ctime before Python 3.12
+    elif sys.platform != "win32":
+        times["changed"] = ns_to_utc_text(info.st_ctime_ns)
+    if birth:
+        times["born"] = ns_to_utc_text(birth)
+    return times
+
+
+def _sighting(found: Found, info: os.stat_result, ctx: CaptureContext) -> dict[str, Any]:
+    sighting: dict[str, Any] = {
+        "captured": stamp(ctx.now),
+        "by": {"name": ctx.key.name, "fingerprint": ctx.key.public.fingerprint},
+        "name": _text(os.path.basename(found.absolute)),
+        "path": _text(found.given),
+        "absolute": _text(found.absolute),
+        "fs": _fs_times(info),
+        "tool": dict(TOOL),
+        "os": {"name": platform.system(), "release": platform.release()},
+    }
+    if _text(found.absolute) != found.absolute:
+        sighting["absolute_bytes_hex"] = os.fsencode(found.absolute).hex()
+    for name in ("source", "url", "platform", "note"):
+        if getattr(ctx, name):
+            sighting[name] = getattr(ctx, name)
+    return sighting
+
+
+def _open_source(absolute: str) -> tuple[int, os.stat_result]:
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(absolute, flags)
+    info = os.fstat(fd)
+    if not os.path.isfile(absolute) or (info.st_mode & 0o170000) != 0o100000:
+        os.close(fd)
+        raise InputError("it is no longer a regular file", path=absolute)
+    return fd, info
+
+
+def _read_all(src: Any) -> bytes:
+    chunks = []
+    while chunk := src.read(1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _copy_small(case_root: Path, data: bytes, where: str) -> Path:
+    temp = new_temp(case_root)
+    with open(temp, "r+b", buffering=0) as out:
+        out.write(data)
+        out.seek(0)
+        if out.read() != data:
+            raise InputError("the copy in the case does not read back identical", path=where,
+                             hint="the disk may be failing; capture to another drive")
+    return temp
+
+
+def _copy_large(case_root: Path, src: Any, where: str, progress: Progress | None) -> tuple[FileDigest, Path]:
+    temp = new_temp(case_root)
+    with open(temp, "wb", buffering=0) as dst, open(temp, "rb", buffering=0) as check:
+        digest = copy_and_hash(src, dst, check, where=where, progress=progress)
+    return digest, temp
+
+
+def _analyse(media_type: str, source: bytes | Path, name: str) -> dict[str, Any]:
+    if media_type not in IMAGE_TYPES:
+        return {"status": "not-applicable"}
+    return analyze_image(source, media_type=media_type, name=name)
+
+
+def capture_file(case: Case, found: Found, ctx: CaptureContext, progress: Progress | None = None) -> dict[str, Any]:
+    """Capture one regular file; return its journal entry. Raises `InputError` if it cannot be read."""
+    try:
+        before = os.stat(found.absolute)
+        fd, info = _open_source(found.absolute)
+    except OSError as exc:
+        raise InputError(f"cannot open the file: {(exc.strerror or 'error').lower()}", path=found.given) from exc
+    temp: Path | None = None
+    try:
+        with os.fdopen(fd, "rb", buffering=0) as src:
+            head = src.read(SNIFF_BYTES)
+            src.seek(0)
+            if info.st_size <= SMALL_FILE:
+                data: bytes | None = _read_all(src)
+                digest = hash_bytes(data)
+                if not ctx.hash_only:
+                    temp = _copy_small(case.root, data, found.given)
+                if progress:
+                    progress(len(data))
+            else:
+                data = None
+                if ctx.hash_only:
+                    digest = copy_and_hash(src, where=found.given, progress=progress)
+                else:
+                    digest, temp = _copy_large(case.root, src, found.given, progress)
+            after = os.fstat(src.fileno())
+        entry = _entry(case, found, ctx, before, digest, head, temp)
+        if (after.st_size, after.st_mtime_ns) != (info.st_size, info.st_mtime_ns) or digest.size != info.st_size:
+            entry["sighting"]["changed_during_capture"] = True
+        name = os.path.basename(found.absolute)
+        source = data if data is not None else (case.root / entry["object"] if temp else Path(found.absolute))
+        entry["analysis"] = _analyse(entry["media_type"], source, name)
+        return entry
+    except OSError as exc:
+        if temp is not None:
+            discard(temp)
+        raise InputError(f"cannot read the file: {(exc.strerror or str(exc)).lower()}", path=found.given) from exc
+
+
+def _entry(case: Case, found: Found, ctx: CaptureContext, before: os.stat_result, digest: FileDigest,
+           head: bytes, temp: Path | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"kind": "file", **digest.to_json(), "media_type": sniff_media_type(head),
+                             "storage": "hash-only" if temp is None else "stored",
+                             "sighting": _sighting(found, before, ctx)}
+    if temp is not None:
+        entry["object"] = place(case.root, temp, digest.sha256)
+    return entry
+
+
+def link_entry(found: Found, ctx: CaptureContext) -> dict[str, Any]:
+    """The journal entry for a symbolic link found inside a captured folder."""
+    return {"kind": "link", "path": _text(found.given), "absolute": _text(found.absolute),
+            "target": _text(found.target), "inside": found.inside, "captured": stamp(ctx.now),
+            "by": {"name": ctx.key.name, "fingerprint": ctx.key.public.fingerprint}}
+
+
+def apply_entries(manifest: Manifest, entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Merge journal entries into the manifest; return one summary per file entry (id, path, new)."""
+    by_sha = {item["sha256"]: item for item in manifest["items"]}
+    summaries = []
+    for entry in entries:
+        if entry["kind"] == "link":
+            manifest["links"].append({k: v for k, v in entry.items() if k != "kind"})
+            continue
+        item = by_sha.get(entry["sha256"])
+        new = item is None
+        if item is None:
+            item = _new_item(manifest, entry)
+            by_sha[item["sha256"]] = item
+        else:
+            item["sightings"].append(entry["sighting"])
+            if item["storage"] == "hash-only" and entry["storage"] == "stored":
+                item["storage"], item["object"] = "stored", entry["object"]
+        summaries.append({"id": item["id"], "path": entry["sighting"]["path"], "new": new,
+                          "storage": item["storage"], "sha256": item["sha256"],
+                          "analysis": item["analysis"].get("status", "not-applicable")})
+    return summaries
+
+
+def _new_item(manifest: Manifest, entry: dict[str, Any]) -> dict[str, Any]:
+    item = {k: entry[k] for k in ("sha256", "sha1", "md5", "size", "media_type", "storage", "analysis")}
+    item["id"] = next_item_id(manifest)
+    item["sightings"] = [entry["sighting"]]
+    if entry["storage"] == "stored":
+        item["object"] = entry["object"]
+    manifest["items"].append(item)
+    return item
+
+
+def _workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def capture(
+    case: Case,
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    key: SigningKey,
+    source: str | None = None,
+    url: str | None = None,
+    platform: str | None = None,
+    note: str | None = None,
+    hash_only: bool = False,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> CaptureResult:
+    """Capture files and folders into `case`, sign the new manifest and log the capture.
+
+    Returns a `CaptureResult`; paths that could not be captured at all are in `.failed`
+    (the CLI exits 3 for them after saving the rest). Raises `CaseStateError` when an
+    earlier capture was interrupted (run `recover()` first) and `CaseBusyError` when
+    another command holds the case.
+    """
+    if not paths:
+        raise InputError("no files or folders were given to capture", hint="name at least one file or folder")
+    ctx = CaptureContext(key, source, url, platform, note, hash_only, now)
+    result = CaptureResult()
+    with case.lock():
+        ensure_consistent(case)
+        _, manifest = case.read_manifest()
+        found = list(walk_inputs([os.fspath(p) for p in paths], exclude=case.root.resolve()))
+        entries = _run(case, manifest["revision"], found, ctx, result, progress, on_total)
+        result.items = apply_entries(manifest, entries)
+        _commit_capture(case, manifest, entries, ctx, result)
+    return result
+
+
+def _run(case: Case, base_revision: int, found: list[Found], ctx: CaptureContext, result: CaptureResult,
+         progress: Progress | None, on_total: Callable[[int], None] | None) -> list[dict[str, Any]]:
+    files = [f for f in found if f.kind == "file"]
+    if on_total:
+        on_total(sum(_size(f.absolute) for f in files))
+    entries: list[dict[str, Any]] = []
+    with _journal.Writer(case, base_revision) as journal, ThreadPoolExecutor(_workers()) as pool:
+        futures: dict[int, Future[dict[str, Any]]] = {
+            i: pool.submit(capture_file, case, f, ctx, progress) for i, f in enumerate(found) if f.kind == "file"}
+        for index, item in enumerate(found):
+            entry = _outcome(item, futures.get(index), ctx, result)
+            if entry is not None:
+                journal.append(entry)
+                entries.append(entry)
+    return entries
+
+
+def _outcome(found: Found, future: Future[dict[str, Any]] | None, ctx: CaptureContext,
+             result: CaptureResult) -> dict[str, Any] | None:
+    if found.kind == "link":
+        entry = link_entry(found, ctx)
+        result.links.append({"path": entry["path"], "target": entry["target"], "reason": found.reason})
+        return entry
+    if found.kind in ("skip", "error"):
+        target = result.skipped if found.kind == "skip" else result.failed
+        target.append({"path": _text(found.given), "reason": found.reason})
+        return None
+    assert future is not None
+    try:
+        return future.result()
+    except InputError as exc:
+        result.failed.append({"path": _text(found.given), "reason": exc.message})
+        return None
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def _commit_capture(case: Case, manifest: Manifest, entries: list[dict[str, Any]], ctx: CaptureContext,
+                    result: CaptureResult) -> None:
+    sync_store([case.root / e["object"] for e in entries if e.get("object")])
+    ids = list(dict.fromkeys(s["id"] for s in result.items))
+    details: dict[str, Any] = {
+        "files": len(result.items), "new_items": sum(1 for s in result.items if s["new"]),
+        "links": len(result.links), "skipped": result.skipped, "failed": result.failed, "hash_only": ctx.hash_only,
+    }
+    for name in ("source", "url", "platform"):
+        if getattr(ctx, name):
+            details[name] = getattr(ctx, name)
+    line = case.commit(manifest, key=ctx.key, action="capture", items=ids, note=ctx.note, details=details,
+                       now=ctx.now)
+    result.custody_seq = _canonical.loads(line)["seq"]
+    _journal.clear(case)

@@ -1,0 +1,407 @@
+"""The `evidencekit` command line: one thin command per public library function.
+
+Invariants: commands convert arguments, call the library, render the result; errors are
+mapped to exit codes only in `main()` (0 ok, 1 verification failed, 2 usage, 3 cannot
+run, 4 internal error, 130 interrupted); data goes to stdout, people's messages to stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import _cli_support as ui
+import evidencekit as api
+from ._version import __version__
+from .errors import EvidenceKitError, VerificationError
+
+_STATE = {"debug": False, "json": False}
+
+case_option = click.option("--case", "case_dir", metavar="DIR", help="The case folder (default: $EVIDENCEKIT_CASE, then the current folder).")
+key_option = click.option("--key", "key_name", metavar="NAME", help="Signing key to use (default: $EVIDENCEKIT_KEY, the case examiner's key, or the only key).")
+passfile_option = click.option("--passphrase-file", metavar="FILE", help="Read the key passphrase from the first line of FILE (else $EVIDENCEKIT_PASSPHRASE, else a hidden prompt).")
+
+
+def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add `--json` (machine-readable output on stdout) to a command."""
+    def remember(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+        _STATE["json"] = _STATE["json"] or value
+        return value
+    return click.option("--json", "as_json", is_flag=True, callback=remember, expose_value=True,
+                        help="Write machine-readable JSON to stdout.")(func)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="evidencekit")
+@click.option("--debug", is_flag=True, help="Show a traceback for internal errors.")
+def cli(debug: bool) -> None:
+    """Preserve screenshots, photos and chat exports as signed, verifiable evidence. Offline.
+
+    \b
+    Start here:   evidencekit demo
+    Exit codes:   0 ok, 1 verification failed, 2 usage error,
+                  3 cannot run (bad input, key or passphrase), 4 internal error
+    """
+    _STATE["debug"] = debug
+
+
+# ---------------------------------------------------------------- keys
+@cli.group()
+def keys() -> None:
+    """Create and show personal signing keys (Ed25519)."""
+
+
+@keys.command("create")
+@click.option("--name", required=True, help="A short name for the key's owner, e.g. aisyah or volunteer-lee.")
+@click.option("--no-passphrase", is_flag=True, help="Store the key unencrypted (not recommended).")
+@passfile_option
+@json_option
+def keys_create(name: str, no_passphrase: bool, passphrase_file: str | None, as_json: bool) -> None:
+    """Create a signing key protected by a passphrase.
+
+    Example: evidencekit keys create --name aisyah
+    """
+    passphrase = None if no_passphrase else ui.get_passphrase(passphrase_file, prompt="New passphrase", confirm=True)
+    if no_passphrase:
+        ui.say("warning: this key is stored WITHOUT a passphrase; anyone with this computer can sign as you")
+    info = api.create_key(name, passphrase=passphrase)
+    _render_key(info.to_json(), as_json, created=True)
+
+
+@keys.command("show")
+@click.argument("name", required=False)
+@json_option
+def keys_show(name: str | None, as_json: bool) -> None:
+    """Show a key's fingerprint and public key (default: the only key, or $EVIDENCEKIT_KEY).
+
+    Example: evidencekit keys show aisyah
+    """
+    _render_key(api.show_key(ui.choose_key_name(name)).to_json(), as_json)
+
+
+@keys.command("list")
+@json_option
+def keys_list(as_json: bool) -> None:
+    """List the signing keys on this computer."""
+    infos = [info.to_json() for info in api.list_keys()]
+    if as_json:
+        return ui.emit_json(infos)
+    for info in infos:
+        click.echo(f"{info['name']}\t{info['fingerprint']}\t{'passphrase' if info['encrypted'] else 'NO passphrase'}")
+    if not infos:
+        ui.say("no keys yet: create one with `evidencekit keys create --name NAME`")
+
+
+@keys.command("export")
+@click.argument("name", required=False)
+@click.option("--out", "out_dir", default=".", show_default=True, type=click.Path(file_okay=False), help="Folder to write into.")
+@json_option
+def keys_export(name: str | None, out_dir: str, as_json: bool) -> None:
+    """Write the public key as NAME.pub (OpenSSH) and NAME.pem (for openssl).
+
+    Example: evidencekit keys export aisyah --out usb-stick/
+    """
+    paths = [str(p) for p in api.export_key(ui.choose_key_name(name), Path(out_dir))]
+    ui.emit_json(paths) if as_json else click.echo("\n".join(paths))
+
+
+def _render_key(info: dict[str, Any], as_json: bool, created: bool = False) -> None:
+    if as_json:
+        return ui.emit_json(info)
+    if created:
+        ui.say(f"created key '{info['name']}' in {info['path']}")
+    click.echo(f"name:        {info['name']}\nfingerprint: {info['fingerprint']}\npublic key:  {info['public_key']}")
+
+
+# ---------------------------------------------------------------- case
+@cli.command("init")
+@click.argument("directory", required=False, default=".")
+@click.option("--title", required=True, help="A short neutral description, e.g. 'Telegram group sharing, 2026'.")
+@click.option("--case-id", help="Your own case reference (default: EK-<date>-<random>).")
+@click.option("--examiner", help="The examiner's name as it should appear (default: the key name).")
+@click.option("--timezone", help="Timezone for times without one, e.g. Asia/Kuala_Lumpur or +08:00 (default: this computer's).")
+@key_option
+@passfile_option
+@json_option
+def init(directory: str, title: str, case_id: str | None, examiner: str | None, timezone: str | None,
+         key_name: str | None, passphrase_file: str | None, as_json: bool) -> None:
+    """Create a new case folder.
+
+    Example: evidencekit init my-case --title "Telegram group, March 2026"
+    """
+    key = ui.load_key(key_name, passphrase_file)
+    case = api.init_case(directory, title=title, key=key, case_id=case_id, examiner=examiner, timezone=timezone)
+    _, manifest = case.read_manifest()
+    if as_json:
+        return ui.emit_json({"case": str(case.root), **manifest["case"]})
+    ui.say(f"created case {manifest['case']['id']} in {case.root}")
+    click.echo(str(case.root))
+
+
+@cli.command("capture")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--source", help="Where it came from, e.g. 'Telegram group V2K'.")
+@click.option("--url", help="A link to where it was seen.")
+@click.option("--platform", help="telegram, whatsapp, instagram, messenger, discord, signal, …")
+@click.option("--note", help="A note kept with this capture.")
+@click.option("--hash-only", is_flag=True, help="Keep only hashes and metadata, not a copy (e.g. material of minors).")
+@case_option
+@key_option
+@passfile_option
+@json_option
+def capture(paths: tuple[str, ...], source: str | None, url: str | None, platform: str | None, note: str | None,
+            hash_only: bool, case_dir: str | None, key_name: str | None, passphrase_file: str | None,
+            as_json: bool) -> None:
+    """Preserve files and folders in the case, byte for byte.
+
+    Example: evidencekit capture ~/Pictures/screenshots --source "Telegram group V2K" --platform telegram
+    """
+    case = ui.find_case(case_dir)
+    key = ui.load_key(key_name, passphrase_file, case)
+    with ui.Progress("capturing") as bar:
+        result = api.capture(case, list(paths), key=key, source=source, url=url, platform=platform, note=note,
+                             hash_only=hash_only, progress=bar.advance, on_total=bar.set_total)
+    _render_capture(result.to_json(), as_json)
+    if result.failed:
+        raise EvidenceKitError(f"{len(result.failed)} path(s) could not be captured (everything else was saved)",
+                               hint="see the list above; fix access or copy those files and capture them again")
+
+
+def _render_capture(data: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        return ui.emit_json(data)
+    for row in data["items"]:
+        state = "new" if row["new"] else "seen"
+        extra = "" if row["analysis"] in ("ok", "not-applicable") else f"  (analysis {row['analysis']})"
+        click.echo(f"{row['id']}\t{state}\t{row['storage']}\t{ui.short(row['path'])}{extra}")
+    for row in data["links"]:
+        ui.say(f"link recorded, not followed: {row['path']} -> {row['target']}")
+    for row in data["skipped"]:
+        ui.say(f"skipped: {row['path']}: {row['reason']}")
+    for row in data["failed"]:
+        ui.say(f"NOT captured: {row['path']}: {row['reason']}")
+    new = sum(1 for r in data["items"] if r["new"])
+    ui.say(f"saved {len(data['items'])} file(s): {new} new, {len(data['items']) - new} already in the case")
+
+
+@cli.command("verify")
+@click.argument("case_arg", metavar="[CASE]", required=False)
+@click.option("--trust", multiple=True, metavar="FINGERPRINT|KEYFILE",
+              help="A signer you trust: SHA256:… fingerprint or a .pub/.pem file. Repeatable.")
+@case_option
+@json_option
+def verify(case_arg: str | None, trust: tuple[str, ...], case_dir: str | None, as_json: bool) -> None:
+    """Check that nothing in the case changed; list every problem.
+
+    Example: evidencekit verify my-case --trust SHA256:0bXEiCsw…
+    """
+    case = ui.find_case(case_arg or case_dir)
+    with ui.Progress("verifying") as bar:
+        report = api.verify(case, trusted_keys=api.parse_trust(trust), progress=bar.advance,
+                            on_total=bar.set_total, raise_on_failure=False)
+    _render_report(report.to_json(), as_json)
+    if not report.ok:
+        raise VerificationError(f"verification failed: {len(report.failures)} problem(s)", report.failures, report)
+
+
+def _render_report(data: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        return ui.emit_json(data)
+    click.echo(f"case {data['case_id']}: {data['items']} item(s), {data['stored']} stored, "
+               f"{data['hash_only']} hash-only, {data['custody_records']} custody record(s)")
+    for signer in data["signers"]:
+        trust = "trusted" if signer["trusted"] else "NOT pinned: compare this fingerprint with the one you were given"
+        click.echo(f"signer {signer['name']}: {signer['fingerprint']} ({trust})")
+    for problem in data["problems"]:
+        click.echo(_problem_line(problem))
+    click.echo("OK: every file, signature and custody record checks out" if data["ok"] else
+               f"FAIL: {len(data['problems'])} problem(s)")
+
+
+def _problem_line(problem: dict[str, str]) -> str:
+    where = " ".join(problem[k] for k in ("item", "path") if k in problem)
+    line = f"{problem['kind'].upper()}: {where + ': ' if where else ''}{problem['message']}"
+    if "expected" in problem:
+        line += f"\n    expected {problem['expected']}\n    found    {problem.get('found', '(nothing)')}"
+    return line
+
+
+@cli.command("recover")
+@case_option
+@key_option
+@passfile_option
+@json_option
+def recover(case_dir: str | None, key_name: str | None, passphrase_file: str | None, as_json: bool) -> None:
+    """Finish an interrupted capture so the case verifies again (keeps every saved file).
+
+    Example: evidencekit recover --case my-case
+    """
+    case = ui.find_case(case_dir)
+    result = api.recover(case, key=ui.load_key(key_name, passphrase_file, case)).to_json()
+    if as_json:
+        return ui.emit_json(result)
+    ui.say(f"recovered: {len(result['adopted'])} file(s) adopted, {result['partials_removed']} unfinished "
+           f"copy(ies) removed; custody record {result['custody_seq']} says so")
+    for orphan in result["orphans"]:
+        ui.say(f"left in place, damaged: {orphan}")
+
+
+@cli.command("items")
+@case_option
+@json_option
+def items(case_dir: str | None, as_json: bool) -> None:
+    """List the items in the case (metadata only, never pictures)."""
+    rows = api.list_items(ui.find_case(case_dir))
+    if as_json:
+        return ui.emit_json(rows)
+    for row in rows:
+        flag = " screenshot" if row["screenshot"] else ""
+        click.echo(f"{row['id']}\t{row['media_type']}\t{ui.human_size(row['size'])}\t{row['storage']}{flag}\t{row['name']}")
+    if not rows:
+        ui.say("no items yet: add some with `evidencekit capture PATH`")
+
+
+@cli.command("show")
+@click.argument("item_id")
+@case_option
+@json_option
+def show(item_id: str, case_dir: str | None, as_json: bool) -> None:
+    """Show everything recorded about one item (never the picture itself).
+
+    Example: evidencekit show E0001
+    """
+    item = api.show_item(ui.find_case(case_dir), item_id)
+    if as_json:
+        return ui.emit_json(item)
+    click.echo(_describe_item(item))
+
+
+def _describe_item(item: dict[str, Any]) -> str:
+    lines = [f"{item['id']}  {item['media_type']}  {ui.human_size(item['size'])} ({item['size']} bytes)",
+             f"sha256 {item['sha256']}", f"sha1   {item['sha1']}", f"md5    {item['md5']}",
+             f"storage: {item['storage']}" + (f" ({item['object']})" if item.get("object") else "")]
+    analysis = item["analysis"]
+    if analysis.get("status") == "failed":
+        lines.append(f"analysis failed: {analysis.get('reason')}")
+    elif analysis.get("status") == "ok":
+        camera = " ".join(analysis.get("camera", {}).values())
+        lines.append(f"image {analysis['width']}x{analysis['height']} {analysis['format']}{'  camera: ' + camera if camera else ''}")
+        if analysis.get("gps") and "latitude" in analysis["gps"]:
+            lines.append(f"GPS {analysis['gps']['latitude']}, {analysis['gps'].get('longitude', '?')}")
+        shot = analysis.get("screenshot", {})
+        lines.append(f"screenshot: {'likely' if shot.get('likely') else 'not likely'} ({'; '.join(shot.get('reasons', []))})")
+    for number, seen in enumerate(item["sightings"], 1):
+        extra = ", ".join(f"{k}: {seen[k]}" for k in ("source", "url", "platform", "note") if k in seen)
+        lines.append(f"seen {number}: {seen['path']} at {seen['captured']['utc']} by {seen['by']['name']}"
+                     + (f" ({extra})" if extra else ""))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- custody
+@cli.group()
+def custody() -> None:
+    """Read or add to the chain-of-custody log."""
+
+
+@custody.command("log")
+@case_option
+@json_option
+def custody_log(case_dir: str | None, as_json: bool) -> None:
+    """Show every custody record, oldest first."""
+    records = api.custody_log(ui.find_case(case_dir))
+    if as_json:
+        return ui.emit_json(records)
+    for rec in records:
+        items_ = f" items {','.join(rec['items'][:6])}{'…' if len(rec['items']) > 6 else ''}" if rec["items"] else ""
+        click.echo(f"{rec['seq']:>4}  {rec['time']['utc']}  {rec['action']:<8} by {rec['actor']['name']} "
+                   f"({rec['actor']['fingerprint']}){items_}" + (f"\n      note: {rec['note']}" if rec["note"] else ""))
+
+
+@custody.command("note")
+@click.argument("text")
+@click.option("--item", "item_ids", multiple=True, metavar="ID", help="Item(s) the note is about. Repeatable.")
+@case_option
+@key_option
+@passfile_option
+@json_option
+def custody_note(text: str, item_ids: tuple[str, ...], case_dir: str | None, key_name: str | None,
+                 passphrase_file: str | None, as_json: bool) -> None:
+    """Add a signed note to the custody log.
+
+    Example: evidencekit custody note "Showed E0003 to Insp. Tan at IPD Brickfields" --item E0003
+    """
+    case = ui.find_case(case_dir)
+    record = api.custody_note(case, text, key=ui.load_key(key_name, passphrase_file, case), items=item_ids)
+    ui.emit_json(record) if as_json else ui.say(f"custody record {record['seq']} added")
+
+
+# ---------------------------------------------------------------- demo
+@cli.command("demo")
+@click.argument("directory", required=False)
+@json_option
+def demo(directory: str | None, as_json: bool) -> None:
+    """Run the whole job on made-up sample pictures: key, case, capture, verify.
+
+    Uses its own key (no passphrase) and folder, never your real keys.
+    Example: evidencekit demo /tmp/ek-demo
+    """
+    target = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="evidencekit-demo-"))
+    summary = api.demo(target, log=None if as_json else ui.say)
+    if as_json:
+        return ui.emit_json(summary)
+    click.echo(summary["case"])
+
+
+# ---------------------------------------------------------------- main
+def _print_error(exc: EvidenceKitError) -> None:
+    click.echo(f"error: {exc}", err=True)
+    if exc.hint:
+        click.echo(f"hint: {exc.hint}", err=True)
+    if _STATE["json"] and not isinstance(exc, VerificationError):
+        ui.emit_json({"ok": False, "error": {"message": str(exc), "hint": exc.hint, "path": exc.path,
+                                             "exit_code": exc.exit_code}})
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI and exit with the documented code (the only place that maps errors to codes)."""
+    code = _run(argv)
+    sys.stdout.flush()
+    sys.exit(code)
+
+
+def _run(argv: list[str] | None) -> int:
+    try:
+        cli.main(args=argv, prog_name="evidencekit", standalone_mode=False)
+        return 0
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.UsageError as exc:
+        exc.show()
+        return 2
+    except click.ClickException as exc:
+        exc.show()
+        return 3
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("\nstopped. Anything already saved is kept; run `evidencekit recover` if a capture was cut short.",
+                   err=True)
+        return 130
+    except EvidenceKitError as exc:
+        _print_error(exc)
+        return exc.exit_code
+    except Exception:  # noqa: BLE001 - the one place a bug becomes exit 4
+        if _STATE["debug"]:
+            traceback.print_exc()
+        else:
+            click.echo(f"internal error (a bug in evidencekit): {sys.exc_info()[1]!r}\n"
+                       "please report it; run again with --debug to see the details", err=True)
+        return 4
+
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,95 @@
+"""The end-to-end demonstration: made-up sample pictures, a demo key, a case, capture, verify.
+
+Invariant: the demo touches nothing outside the folder it is given: its key lives in that
+folder (never in the user's key store) and its pictures are drawn here, abstract shapes only.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+from .capture import capture
+from .case import init_case
+from .errors import CaseStateError
+from .signing import create_key, load_signing_key
+from .verify import verify
+
+Log = Callable[[str], None]
+
+
+def _screenshot() -> bytes:
+    """A phone-sized PNG that looks like a chat screen: coloured bubbles, no real content."""
+    image = Image.new("RGB", (1170, 2532), (236, 229, 221))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, 1170, 220), fill=(7, 94, 84))
+    draw.text((60, 120), "Demo group (made-up sample)", fill=(255, 255, 255))
+    for row in range(9):
+        left = row % 2 == 0
+        x0, x1 = (40, 760) if left else (410, 1130)
+        y0 = 300 + row * 240
+        draw.rounded_rectangle((x0, y0, x1, y0 + 180), radius=30, fill=(255, 255, 255) if left else (220, 248, 198))
+        draw.text((x0 + 40, y0 + 40), f"sample message {row + 1}", fill=(40, 40, 40))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def _photo() -> bytes:
+    """A small JPEG with camera EXIF (make, model, time, GPS near Kuala Lumpur), abstract gradient."""
+    image = Image.new("RGB", (1600, 1200))
+    image.putdata([(x % 256, (y // 5) % 256, 128) for y in range(1200) for x in range(1600)])
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0131] = "DemoCam", "Model 1", "evidencekit demo"
+    exif[0x0112] = 1
+    exif.get_ifd(0x8769).update({0x9003: "2026:03:14 21:05:09", 0x9011: "+08:00"})
+    exif.get_ifd(0x8825).update({1: "N", 2: (3.0, 8.0, 51.6), 3: "E", 4: (101.0, 41.0, 12.84)})
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90, exif=exif)
+    return out.getvalue()
+
+
+def write_samples(folder: Path) -> Path:
+    """Write the made-up sample files into `folder/samples` and return that folder."""
+    samples = folder / "samples"
+    (samples / "forwarded").mkdir(parents=True, exist_ok=True)
+    screenshot = _screenshot()
+    (samples / "Screenshot_20260314-210509.png").write_bytes(screenshot)
+    (samples / "forwarded" / "copy-of-screenshot.png").write_bytes(screenshot)
+    (samples / "IMG_20260314_210509.jpg").write_bytes(_photo())
+    (samples / "notes.txt").write_text("Seen in the demo group at 9pm. Made-up sample text.\n", encoding="utf-8")
+    return samples
+
+
+def demo(folder: str | Path, *, log: Log | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """Run the whole job in `folder`: demo key, case, capture of made-up samples, verify.
+
+    Returns a summary (paths, case id, items, verification). Raises `CaseStateError` if
+    `folder` already holds other files.
+    """
+    folder = Path(folder).absolute()
+    if folder.exists() and any(folder.iterdir()):
+        raise CaseStateError("the demo folder is not empty", path=folder, hint="give a new or empty folder")
+    say = log or (lambda _message: None)
+    home = folder / "demo-keys"
+    create_key("demo-examiner", passphrase=None, home=home, kdf_rounds=16)
+    key = load_signing_key("demo-examiner", passphrase=None, home=home)
+    say(f"1. made a demo signing key (no passphrase), fingerprint {key.public.fingerprint}")
+    samples = write_samples(folder)
+    say(f"2. drew made-up sample pictures in {samples}")
+    case = init_case(folder / "case", title="Demo case (made-up samples)", key=key, case_id="EK-DEMO", now=now)
+    say(f"3. created case EK-DEMO in {case.root}")
+    result = capture(case, [samples], key=key, source="evidencekit demo", platform="demo", now=now)
+    new = sum(1 for item in result.items if item["new"])
+    say(f"4. captured {len(result.items)} files: {new} new items, {len(result.items) - new} duplicate(s) recorded as sightings")
+    report = verify(case)
+    say(f"5. verified: {report.items} items, {report.custody_records} custody records, all intact")
+    say(f"   check the signature yourself: cd {case.root} && ssh-keygen -Y verify -f allowed_signers "
+        "-I demo-examiner -n evidencekit -s manifest.json.sig < manifest.json")
+    return {"case": str(case.root), "case_id": "EK-DEMO", "samples": str(samples), "key_home": str(home),
+            "fingerprint": key.public.fingerprint, "items": result.items, "verified": report.ok}

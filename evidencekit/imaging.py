@@ -1,0 +1,312 @@
+"""Image analysis for evidence items: size, EXIF, GPS, screenshot hints and perceptual hashes.
+
+Invariants:
+
+- **Read-only.** The source is opened for reading only and nothing is ever written.
+- **Opened once, decoded at most once.** JPEGs are decoded with `draft` (DCT scaling) to
+  about `HASH_TARGET` pixels; other formats are decoded in full once and then `reduce()`d.
+  Metadata that Pillow only finds by decoding (PNG EXIF and text chunks after the image
+  data) is read after that single load, never before.
+- **JSON-safe.** Every value returned is a str, int, bool, None, list or dict with str keys,
+  never a float, so `evidencekit._canonical.dumps` accepts the result as is.
+- **Never raises for a bad image.** Corrupt, truncated, unsupported or oversized images give
+  `{"status": "failed", "reason": ...}`. Only `MemoryError`, `KeyboardInterrupt`, programmer
+  misuse (`TypeError`) and an unreadable path (`InputError`) escape.
+- **Thread-safe.** All state is per call. Python's warning filters are process-wide, so the
+  decompression-bomb warning is turned into an error only under `_OPEN_LOCK`, around the
+  header read, which is cheap.
+- **One global setting.** Pillow checks only its own `PIL.Image.MAX_IMAGE_PIXELS`, so importing
+  this module sets it to `MAX_PIXELS` (Pillow's default is 89,478,485).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import threading
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import imagehash
+import numpy as np
+from PIL import Image
+
+from . import _exif, _screenshot
+from .errors import InputError
+from .media import IMAGE_TYPES
+
+#: Most pixels (width x height) an image may declare; larger ones are refused as possible
+#: decompression bombs. Also set as `PIL.Image.MAX_IMAGE_PIXELS` at import (see above).
+MAX_PIXELS = 100_000_000
+#: Pixels are reduced to about this size (long side 512-1023) before perceptual hashing.
+HASH_TARGET = 512
+
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+try:
+    import pillow_heif
+except ImportError:  # HEIC/HEIF then fail with a reason that says so
+    HEIF_AVAILABLE = False
+else:
+    pillow_heif.register_heif_opener()
+    HEIF_AVAILABLE = True
+
+try:
+    import pdqhash
+except ImportError:  # optional extra: evidencekit[pdq]
+    pdqhash = None
+
+_OPEN_LOCK = threading.Lock()
+_FORMATS = {
+    "image/jpeg": ("JPEG", "MPO"),
+    "image/png": ("PNG",),
+    "image/gif": ("GIF",),
+    "image/webp": ("WEBP",),
+    "image/tiff": ("TIFF",),
+    "image/bmp": ("BMP", "DIB"),
+    "image/heic": ("HEIF",),
+    "image/heif": ("HEIF",),
+    "image/avif": ("AVIF", "HEIF"),
+}
+# EXIF orientation -> the transpose that shows the image upright (as PIL.ImageOps.exif_transpose).
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_PDQ_MISSING = "PDQ hashing is not installed; install evidencekit[pdq]"
+
+
+class _Refused(Exception):
+    """An image this module will not decode; the message is the reason given to the caller."""
+
+
+def analyze_image(source: bytes | Path, *, media_type: str, name: str = "") -> dict[str, Any]:
+    """Describe one image: format, size, EXIF, GPS, screenshot hints and perceptual hashes.
+
+    `source` is the image bytes or a path; `media_type` is the sniffed type (see
+    `evidencekit.media.sniff_media_type`) and limits which decoder may open the data;
+    `name` is the original file name, used only as one screenshot hint. Returns
+    `{"status": "ok", ...}` or `{"status": "failed", "reason": ...}` (see module docs).
+
+    Raises `InputError` if `source` is a path that cannot be opened for reading.
+    """
+    refusal = _unsupported(media_type)
+    if refusal:
+        return _failed(refusal)
+    with _binary(source) as fp:
+        try:
+            return _analyze(fp, media_type, name)
+        except MemoryError:
+            raise
+        except _Refused as exc:
+            return _failed(str(exc))
+        except Exception as exc:  # Pillow, plugins and ImageHash raise many types on bad data
+            return _failed(_explain(exc, media_type))
+
+
+def _unsupported(media_type: str) -> str | None:
+    if media_type in IMAGE_TYPES:
+        return None
+    if media_type in ("image/heic", "image/heif") and not HEIF_AVAILABLE:
+        return f"expected to read a {media_type} image, but pillow-heif is not installed (pip install pillow-heif)"
+    return f"{media_type} is not an image type this tool can analyse (it reads {', '.join(sorted(IMAGE_TYPES))})"
+
+
+def _failed(reason: str) -> dict[str, Any]:
+    return {"status": "failed", "reason": reason}
+
+
+@contextlib.contextmanager
+def _binary(source: bytes | Path) -> Iterator[IO[bytes]]:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        yield io.BytesIO(source)
+        return
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError(f"source must be bytes or a path, not {type(source).__name__}")
+    try:
+        handle = open(source, "rb")  # noqa: SIM115 - closed below, read-only
+    except OSError as exc:
+        raise InputError(f"cannot open the image for reading: {exc.strerror or exc}", path=source) from exc
+    with handle:
+        yield handle
+
+
+def _analyze(fp: IO[bytes], media_type: str, name: str) -> dict[str, Any]:
+    im, frames = _open(fp, _FORMATS[media_type])
+    with im:
+        facts = {"format": im.format, "width": im.width, "height": im.height, "mode": im.mode, "frames": frames}
+        _check_pixels(im.width, im.height)
+        basis = _decode(im)
+        data = _read_exif(im)
+        png_text = {str(k): _exif.to_json(str(v)) for k, v in getattr(im, "text", {}).items()}
+        xmp = _xmp_bytes(im, data)
+        pixels = _working_pixels(im, basis, data, upright=im.format != "HEIF")
+    result = {"status": "ok", **facts, **_exif_facts(data), "png_text": png_text, "xmp": bool(xmp)}
+    result["screenshot"] = _screenshot.hints(result, xmp, name)
+    result["perceptual"] = _perceptual(pixels, ", ".join(basis))
+    return result
+
+
+def _open(fp: IO[bytes], formats: tuple[str, ...]) -> tuple[Image.Image, int]:
+    """Read the header (no pixels) and count frames, bomb warnings raised as errors."""
+    with _OPEN_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        im = Image.open(fp, formats=list(formats))
+        try:
+            return im, int(getattr(im, "n_frames", 1))
+        except BaseException:
+            im.close()
+            raise
+
+
+def _check_pixels(width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise _Refused(_bomb_reason(width * height, MAX_PIXELS, f"{width}x{height} = "))
+
+
+def _bomb_reason(pixels: int | str, limit: int | str, size: str = "") -> str:
+    return (
+        f"refused as a possible decompression bomb: the image declares {size}{pixels} pixels, "
+        f"more than the limit of {limit} pixels"
+    )
+
+
+def _decode(im: Image.Image) -> list[str]:
+    """Decode the first frame once (JPEG: DCT-scaled draft) and say how, for the hash basis."""
+    if im.format in ("JPEG", "MPO"):
+        full_width = im.width
+        draft = im.draft("RGB", (HASH_TARGET, HASH_TARGET))  # (mode, (0, 0, width/scale, height/scale))
+        scale = round(full_width / draft[1][2]) if draft and draft[1][2] else 1
+        basis = [f"jpeg draft 1/{scale}" if scale > 1 else "jpeg full decode"]
+    else:
+        basis = [f"{(im.format or 'image').lower()} full decode"]
+    if getattr(im, "n_frames", 1) > 1:
+        basis.append("first frame")
+    im.load()
+    return basis
+
+
+def _read_exif(im: Image.Image) -> _exif.ExifData:
+    try:
+        data = _exif.read_exif(im.getexif())
+    except MemoryError:
+        raise
+    except Exception as exc:  # a damaged EXIF block must not hide the rest of the analysis
+        return _exif.ExifData(errors=[f"EXIF could not be read: {type(exc).__name__}: {exc}"])
+    original = im.info.get("original_orientation")
+    if im.format == "HEIF" and isinstance(original, int):
+        data.ifd0[0x0112] = original  # pillow-heif rotates the pixels and rewrites Orientation to 1
+    return data
+
+
+def _xmp_bytes(im: Image.Image, data: _exif.ExifData) -> bytes:
+    xmp = im.info.get("xmp") or data.ifd0.get(0x02BC) or b""  # TIFF keeps XMP in tag 700
+    if isinstance(xmp, str):
+        return xmp.encode("utf-8", "replace")
+    return bytes(xmp) if isinstance(xmp, (bytes, bytearray, tuple)) else b""
+
+
+def _exif_facts(data: _exif.ExifData) -> dict[str, Any]:
+    facts = {
+        "exif": _exif.exif_to_json(data),
+        "orientation": _exif.orientation(data),
+        "datetime_original": _exif.datetime_original(data),
+        "camera": _exif.camera(data),
+        "gps": _exif.gps_summary(data),
+    }
+    if data.errors:
+        facts["exif_errors"] = data.errors
+    return facts
+
+
+def _working_pixels(im: Image.Image, basis: list[str], data: _exif.ExifData, *, upright: bool) -> Image.Image:
+    """Reduce the decoded frame, flatten it to RGB and turn it upright; `basis` says how."""
+    image = _reducible(im, basis)
+    factor = max(image.size) // HASH_TARGET
+    if factor >= 2:
+        image = image.reduce(factor)
+        basis.append(f"reduce 1/{factor}")
+    image = _to_rgb(image, basis)
+    orientation = _exif.orientation(data)
+    if not upright:
+        basis.append("orientation applied by the HEIF decoder")
+    elif orientation in _UPRIGHT:
+        image = image.transpose(_UPRIGHT[orientation])
+        basis.append(f"EXIF orientation {orientation} applied")
+    basis.append("RGB")
+    return image
+
+
+def _reducible(image: Image.Image, basis: list[str]) -> Image.Image:
+    """A mode `reduce()` averages correctly (palette indices must not be averaged)."""
+    mode = image.mode
+    if mode in ("RGB", "RGBA", "L", "LA"):
+        return image
+    if mode.startswith("I") or mode == "F":
+        return _to_8bit(image, basis)
+    target = "RGBA" if "A" in mode or "transparency" in image.info else "RGB"
+    basis.append(f"{mode} converted to {target}")
+    return image.convert(target)
+
+
+def _to_8bit(image: Image.Image, basis: list[str]) -> Image.Image:
+    samples = np.asarray(image)
+    if image.mode.startswith("I;16"):
+        basis.append("16-bit samples shifted to 8 bits")
+        return Image.fromarray((samples >> 8).astype(np.uint8), "L")
+    basis.append(f"{image.mode} samples clipped to 0-255")
+    return Image.fromarray(np.clip(samples, 0, 255).astype(np.uint8), "L")
+
+
+def _to_rgb(image: Image.Image, basis: list[str]) -> Image.Image:
+    if image.mode not in ("RGBA", "LA"):
+        return image.convert("RGB")
+    basis.append("transparency flattened onto white")
+    white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+    return Image.alpha_composite(white, image.convert("RGBA")).convert("RGB")
+
+
+def _perceptual(rgb: Image.Image, basis: str) -> dict[str, Any]:
+    """pHash and dHash (ImageHash, 64 bits) and PDQ (256 bits) of the working pixels."""
+    out: dict[str, Any] = {"basis": basis, "phash": str(imagehash.phash(rgb)), "dhash": str(imagehash.dhash(rgb))}
+    if pdqhash is None:
+        out["pdq_unavailable"] = _PDQ_MISSING
+        return out
+    bits, quality = pdqhash.compute(np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8)))
+    out["pdq"] = pdq_hex(bits)
+    out["pdq_quality"] = int(quality)
+    return out
+
+
+def pdq_hex(bits: Any) -> str:
+    """256 PDQ bits as 64 hex digits: bit 0 is the most significant bit of the first digit.
+
+    With `pdqhash.compute`'s bit vector this is the usual PDQ text form (ThreatExchange
+    `Hash256::format`: words 15 down to 0, most significant bit first).
+    """
+    packed = np.packbits(np.asarray(bits, dtype=np.uint8).reshape(-1))
+    if packed.size != 32:
+        raise ValueError(f"expected 256 PDQ bits, got {np.asarray(bits).size}")
+    return packed.tobytes().hex()
+
+
+def _explain(exc: Exception, media_type: str) -> str:
+    """The reason for a failure in plain words: what was expected and what was found."""
+    label = media_type.split("/")[-1].upper()
+    if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
+        numbers = re.findall(r"\d+", str(exc))
+        return _bomb_reason(*numbers[:2]) if len(numbers) >= 2 else f"refused as a possible decompression bomb: {exc}"
+    if isinstance(exc, Image.UnidentifiedImageError):
+        return f"expected a {label} image, but the data could not be identified as one (damaged, or not really {label})"
+    if isinstance(exc, OSError) and "truncated" in str(exc):
+        return f"expected complete {label} image data, but the data ends early (truncated): {exc}"
+    return f"expected a readable {label} image, but decoding failed: {type(exc).__name__}: {exc}"

@@ -1,0 +1,114 @@
+"""The case manifest, format `evidencekit/manifest/1` (spec: docs/spec/manifest.md).
+
+Invariants: one JSON document holds the case header and every item; its bytes come only
+from `encode_manifest` (canonical JSON plus one newline) and are signed as they are on
+disk; readers reject unknown formats, unknown top-level fields, missing required fields,
+duplicate ids or hashes, and object paths that do not match the item's SHA-256.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from . import _canonical
+from ._fs import safe_relpath
+from .errors import FormatError
+
+FORMAT = "evidencekit/manifest/1"
+TOP_FIELDS = {"format", "case", "revision", "updated", "items", "links", "signers"}
+CASE_FIELDS = {"id", "uuid", "title", "examiner", "created", "timezone", "tool"}
+ITEM_FIELDS = {"id", "sha256", "sha1", "md5", "size", "media_type", "storage", "sightings", "analysis"}
+STORAGE = ("stored", "hash-only")
+_HEX = {"sha256": 64, "sha1": 40, "md5": 32}
+_ITEM_ID = re.compile(r"E\d{4,}")
+
+Manifest = dict[str, Any]
+
+
+def new_manifest(header: dict[str, Any], now_stamp: dict[str, str]) -> Manifest:
+    """Return an empty manifest (revision 0) for a case header."""
+    return {"format": FORMAT, "case": header, "revision": 0, "updated": now_stamp, "items": [], "links": [], "signers": {}}
+
+
+def encode_manifest(manifest: Manifest) -> bytes:
+    """Return the exact bytes written to `manifest.json` (spec §2)."""
+    return _canonical.dumps(manifest) + b"\n"
+
+
+def object_path(sha256: str) -> str:
+    """The store path of content with this SHA-256, relative to the case (spec §4)."""
+    return f"objects/sha256/{sha256[:2]}/{sha256}"
+
+
+def parse_manifest(data: bytes, *, path: str | None = None) -> Manifest:
+    """Parse and validate manifest bytes; raise `FormatError` for anything spec §6 rejects."""
+    if not data.endswith(b"\n"):
+        raise FormatError("manifest does not end with a newline", path=path)
+    manifest = _canonical.loads(data[:-1], what="manifest", path=path)
+    _validate(manifest, path)
+    return manifest
+
+
+def _fail(message: str, path: str | None) -> FormatError:
+    return FormatError(f"manifest: {message}", path=path, hint="restore the case from a copy, or run `evidencekit verify` for details")
+
+
+def _require(obj: Any, fields: set[str], where: str, path: str | None, *, exact: bool = False) -> None:
+    if not isinstance(obj, dict):
+        raise _fail(f"{where} is not an object", path)
+    missing = fields - obj.keys()
+    if missing:
+        raise _fail(f"{where} lacks {', '.join(sorted(missing))}", path)
+    if exact and obj.keys() - fields:
+        raise _fail(f"{where} has unknown fields {', '.join(sorted(obj.keys() - fields))}", path)
+
+
+def _validate(manifest: Any, path: str | None) -> None:
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
+        raise _fail(f"unsupported format {found!r}, expected {FORMAT!r}", path)
+    _require(manifest, TOP_FIELDS, "the document", path, exact=True)
+    _require(manifest["case"], CASE_FIELDS, "case", path)
+    if not isinstance(manifest["revision"], int) or not isinstance(manifest["items"], list):
+        raise _fail("revision or items has the wrong type", path)
+    if not isinstance(manifest["links"], list) or not isinstance(manifest["signers"], dict):
+        raise _fail("links or signers has the wrong type", path)
+    seen_ids: set[str] = set()
+    seen_hashes: set[str] = set()
+    for item in manifest["items"]:
+        _validate_item(item, path)
+        if item["id"] in seen_ids or item["sha256"] in seen_hashes:
+            raise _fail(f"item {item['id']} is listed twice", path)
+        seen_ids.add(item["id"])
+        seen_hashes.add(item["sha256"])
+
+
+def _validate_item(item: Any, path: str | None) -> None:
+    _require(item, ITEM_FIELDS, "an item", path)
+    where = f"item {item['id']!r}"
+    if not isinstance(item["id"], str) or not _ITEM_ID.fullmatch(item["id"]):
+        raise _fail(f"{where} has a malformed id", path)
+    for name, length in _HEX.items():
+        if not isinstance(item[name], str) or not re.fullmatch(f"[0-9a-f]{{{length}}}", item[name]):
+            raise _fail(f"{where} has a malformed {name}", path)
+    if not isinstance(item["size"], int) or item["size"] < 0 or item["storage"] not in STORAGE:
+        raise _fail(f"{where} has a bad size or storage", path)
+    if item["storage"] == "stored":
+        relpath = item.get("object")
+        if not isinstance(relpath, str) or relpath != object_path(item["sha256"]):
+            raise _fail(f"{where} object path does not match its sha256", path)
+        safe_relpath(relpath)
+    if not isinstance(item["sightings"], list) or not item["sightings"]:
+        raise _fail(f"{where} has no sightings", path)
+
+
+def next_item_id(manifest: Manifest) -> str:
+    """The next free item id (`E0001`, `E0002`, …)."""
+    numbers = [int(item["id"][1:]) for item in manifest["items"]]
+    return f"E{(max(numbers, default=0) + 1):04d}"
+
+
+def find_item(manifest: Manifest, item_id: str) -> dict[str, Any] | None:
+    """Return the item with this id, or `None`."""
+    return next((item for item in manifest["items"] if item["id"] == item_id), None)

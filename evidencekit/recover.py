@@ -1,0 +1,134 @@
+"""Bring an interrupted case back to a verifying state without losing any stored file.
+
+Invariants: recover never deletes a stored object and never rewrites history: it adopts
+what the interrupted capture saved (from the journal, or objects found in the store with
+no record), removes only unrecorded partial copies in `tmp/`, and signs a new manifest
+with a `recover` custody record that says exactly what it did. It refuses to run on a
+case whose custody chain or items show tampering: that is for `verify` to report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from . import _journal
+from . import case as layout
+from ._store import discard
+from ._time import stamp
+from .capture import apply_entries
+from .case import Case
+from .custody import check_log, read_lines
+from .digest import hash_file
+from .errors import CaseStateError
+from .imaging import analyze_image
+from .manifest import Manifest, object_path, parse_manifest
+from .media import IMAGE_TYPES, SNIFF_BYTES, sniff_media_type
+from .signing import SigningKey
+
+
+@dataclass
+class RecoverResult:
+    """What `recover()` did."""
+
+    adopted: list[dict[str, Any]] = field(default_factory=list)
+    orphans: list[str] = field(default_factory=list)
+    partials_removed: int = 0
+    torn_lines: int = 0
+    resigned: bool = False
+    custody_seq: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as a JSON-ready dict."""
+        return {"adopted": self.adopted, "orphans": self.orphans, "partials_removed": self.partials_removed,
+                "torn_lines": self.torn_lines, "resigned": self.resigned, "custody_seq": self.custody_seq}
+
+
+def recover(case: Case, *, key: SigningKey, now: datetime | None = None) -> RecoverResult:
+    """Finish an interrupted capture or commit, then sign and log the recovered state.
+
+    Raises `CaseStateError` when the custody log is broken or the manifest unreadable
+    (tampering or damage that recover must not paper over).
+    """
+    result = RecoverResult()
+    with case.lock():
+        manifest = _load_checked(case)
+        base, entries, result.torn_lines = _journal.read_entries(case)
+        if base != manifest["revision"]:
+            entries = []  # spec case-layout §5: the manifest already holds this journal's entries
+        entries = [e for e in entries if _entry_intact(case, e)]
+        entries += _orphan_entries(case, manifest, entries, key, now, result)
+        result.adopted = apply_entries(manifest, entries)
+        result.partials_removed = _remove_partials(case)
+        result.resigned = True
+        details = {"adopted": len(result.adopted), "orphans": result.orphans,
+                   "partials_removed": result.partials_removed, "torn_journal_lines": result.torn_lines}
+        case.commit(manifest, key=key, action="recover", items=[a["id"] for a in result.adopted],
+                    note="recovered after an interrupted command", details=details, now=now)
+        _journal.clear(case)
+        result.custody_seq = case.last_record().seq  # type: ignore[union-attr]
+    return result
+
+
+def _load_checked(case: Case) -> Manifest:
+    path = case.path(layout.CUSTODY)
+    if not path.exists() or not read_lines(path):
+        raise CaseStateError("the case has no custody log: its creation was interrupted", path=case.root,
+                             hint="nothing was captured yet: delete this folder and run `evidencekit init` again")
+    records, problems = check_log(read_lines(path), path=layout.CUSTODY)
+    if problems:
+        raise CaseStateError(f"the custody log is damaged ({problems[0].message}); recover will not change it",
+                             path=path, hint="run `evidencekit verify` to see every problem")
+    data = case.path(layout.MANIFEST).read_bytes()
+    manifest = parse_manifest(data, path=layout.MANIFEST)
+    if manifest["revision"] not in (records[-1].data["manifest_revision"], records[-1].data["manifest_revision"] + 1):
+        raise CaseStateError("the manifest's revision does not follow the custody log; recover will not sign it",
+                             path=case.path(layout.MANIFEST), hint="run `evidencekit verify` to see every problem")
+    return manifest
+
+
+def _entry_intact(case: Case, entry: dict[str, Any]) -> bool:
+    if entry.get("kind") != "file" or entry.get("storage") != "stored":
+        return entry.get("kind") in ("file", "link")
+    path = case.root / entry["object"]
+    return path.is_file() and hash_file(path).sha256 == entry["sha256"]
+
+
+def _orphan_entries(case: Case, manifest: Manifest, entries: list[dict[str, Any]], key: SigningKey,
+                    now: datetime | None, result: RecoverResult) -> list[dict[str, Any]]:
+    known = {item["sha256"] for item in manifest["items"]} | {e.get("sha256") for e in entries}
+    out = []
+    for path in sorted(case.path(layout.OBJECTS).glob("sha256/*/*")):
+        if path.name in known:
+            continue
+        digest = hash_file(path)
+        if digest.sha256 != path.name or object_path(path.name) != path.relative_to(case.root).as_posix():
+            result.orphans.append(path.relative_to(case.root).as_posix())
+            continue
+        out.append(_orphan_entry(case, path, digest.to_json(), key, now))
+    return out
+
+
+def _orphan_entry(case: Case, path: Path, digest: dict[str, Any], key: SigningKey,
+                  now: datetime | None) -> dict[str, Any]:
+    with open(path, "rb") as handle:
+        media_type = sniff_media_type(handle.read(SNIFF_BYTES))
+    analysis = analyze_image(path, media_type=media_type) if media_type in IMAGE_TYPES else {"status": "not-applicable"}
+    relpath = path.relative_to(case.root).as_posix()
+    sighting = {"captured": stamp(now), "by": {"name": key.name, "fingerprint": key.public.fingerprint},
+                "name": path.name, "path": relpath, "absolute": str(path), "recovered": True,
+                "note": "found in the store after an interrupted capture; where it came from was not recorded"}
+    return {"kind": "file", **digest, "media_type": media_type, "storage": "stored", "object": relpath,
+            "analysis": analysis, "sighting": sighting}
+
+
+def _remove_partials(case: Case) -> int:
+    folder = case.path(layout.TMP)
+    removed = 0
+    for path in folder.glob("partial-*") if folder.exists() else []:
+        discard(path)
+        removed += 1
+    return removed
+

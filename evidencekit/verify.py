@@ -1,0 +1,273 @@
+"""Check a case: every stored file, the manifest signatures, the custody chain.
+
+Invariants: verification only reads; it reports every problem it finds, never only the
+first; a good signature is kept apart from trust in its signer (trust is an explicit
+input, keyed by fingerprint); `verify()` returns a report only when nothing fails, and
+raises `VerificationError` carrying the same report otherwise (spec: docs/spec/verify.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import case as layout
+from ._fs import safe_relpath
+from .case import Case, allowed_signers_bytes, expected_key_files, key_file_stem
+from .custody import CustodyRecord, check_log, read_lines
+from .digest import hash_file
+from .errors import (FAILING_KINDS, BadSignatureError, EvidenceKitError, FormatError, InputError, Problem,
+                     VerificationError)
+from .manifest import Manifest, parse_manifest
+from .signing import PublicKey, verify_raw_signature, verify_ssh_signature
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class VerificationReport:
+    """The outcome of `verify()`: what was checked, who signed, and every problem and notice."""
+
+    case: str
+    case_id: str | None = None
+    items: int = 0
+    stored: int = 0
+    hash_only: int = 0
+    custody_records: int = 0
+    signers: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem of a failing kind was found."""
+        return not self.failures
+
+    @property
+    def failures(self) -> list[Problem]:
+        """The problems that make verification fail."""
+        return [p for p in self.problems if p.kind in FAILING_KINDS]
+
+    @property
+    def notices(self) -> list[Problem]:
+        """What is reported without failing (hash-only items, unpinned signers)."""
+        return [p for p in self.problems if p.kind not in FAILING_KINDS]
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as a JSON-ready dict (schema in docs/volunteers.md)."""
+        return {"case": self.case, "case_id": self.case_id, "ok": self.ok, "items": self.items,
+                "stored": self.stored, "hash_only": self.hash_only, "custody_records": self.custody_records,
+                "signers": self.signers, "problems": [p.to_json() for p in self.failures],
+                "notices": [p.to_json() for p in self.notices]}
+
+
+def parse_trust(values: Iterable[str]) -> set[str]:
+    """Turn `--trust` values (fingerprints `SHA256:…` or public-key files) into fingerprints."""
+    out = set()
+    for value in values:
+        if value.startswith("SHA256:"):
+            out.add(value)
+        else:
+            out.add(PublicKey.from_file(value).fingerprint)
+    return out
+
+
+def verify(case: Case | str | os.PathLike[str], *, trusted_keys: Iterable[str] = (),
+           progress: Progress | None = None, on_total: Callable[[int], None] | None = None,
+           raise_on_failure: bool = True) -> VerificationReport:
+    """Verify a case; return the report if intact, else raise `VerificationError` with it.
+
+    With `raise_on_failure=False` the report is returned either way (check `.ok`).
+
+    `trusted_keys` are fingerprints (`SHA256:…`): when given, any signer outside them is
+    an `untrusted-signer` problem; when empty, each signer is reported as an
+    `unpinned-signer` notice for the user to compare by eye.
+    """
+    case = case if isinstance(case, Case) else Case.open(case)
+    trusted = set(trusted_keys)
+    report = VerificationReport(case=str(case.root))
+    manifest_bytes, manifest = _check_manifest(case, report)
+    records = _check_custody(case, report, manifest_bytes)
+    signers = _signers(manifest_bytes, case, report, records)
+    _check_trust(report, signers, trusted)
+    if manifest is not None:
+        _check_items(case, manifest, report, progress, on_total)
+        _check_key_files(case, manifest, report)
+    _check_unexpected(case, manifest, report)
+    if report.failures and raise_on_failure:
+        count = len(report.failures)
+        raise VerificationError(f"verification failed: {count} problem{'s' if count != 1 else ''} found",
+                                report.failures, report)
+    return report
+
+
+def is_intact(case: Case | str | os.PathLike[str], *, trusted_keys: Iterable[str] = ()) -> bool:
+    """Boolean convenience around `verify()`."""
+    try:
+        verify(case, trusted_keys=trusted_keys)
+    except VerificationError:
+        return False
+    return True
+
+
+def _read(case: Case, name: str, report: VerificationReport) -> bytes | None:
+    try:
+        return case.path(name).read_bytes()
+    except FileNotFoundError:
+        report.problems.append(Problem("missing", f"{name} is missing", path=name))
+    except OSError as exc:
+        raise InputError(f"cannot read {name}: {exc.strerror}", path=case.path(name)) from exc
+    return None
+
+
+def _check_manifest(case: Case, report: VerificationReport) -> tuple[bytes | None, Manifest | None]:
+    data = _read(case, layout.MANIFEST, report)
+    if data is None:
+        return None, None
+    try:
+        manifest = parse_manifest(data, path=layout.MANIFEST)
+    except EvidenceKitError as exc:
+        report.problems.append(Problem("malformed", exc.message, path=layout.MANIFEST))
+        return data, None
+    report.case_id = manifest["case"]["id"]
+    return data, manifest
+
+
+def _check_custody(case: Case, report: VerificationReport, manifest_bytes: bytes | None) -> list[CustodyRecord]:
+    if not case.path(layout.CUSTODY).exists():
+        report.problems.append(Problem("missing", "custody.jsonl is missing", path=layout.CUSTODY))
+        return []
+    records, problems = check_log(read_lines(case.path(layout.CUSTODY)), path=layout.CUSTODY)
+    report.problems.extend(problems)
+    report.custody_records = len(records)
+    if records and manifest_bytes is not None:
+        found = hashlib.sha256(manifest_bytes).hexdigest()
+        expected = records[-1].data["manifest_sha256"]
+        if found != expected:
+            report.problems.append(Problem(
+                "manifest-mismatch", "manifest.json is not the one the last custody record names",
+                path=layout.MANIFEST, expected=expected, found=found))
+    return records
+
+
+def _signers(manifest_bytes: bytes | None, case: Case, report: VerificationReport,
+             records: list[CustodyRecord]) -> dict[str, str]:
+    """Check the manifest signatures; return every signer seen (fingerprint → name)."""
+    signers = {r.data["actor"]["fingerprint"]: r.data["actor"]["name"] for r in records}
+    signature = _read(case, layout.SIGNATURE, report)
+    if manifest_bytes is None or signature is None:
+        return signers
+    try:
+        signer = verify_ssh_signature(manifest_bytes, signature, namespace=layout.MANIFEST_NAMESPACE)
+    except (BadSignatureError, FormatError) as exc:
+        report.problems.append(Problem("bad-signature", f"manifest signature: {exc.message}", path=layout.SIGNATURE))
+        return signers
+    if records and records[-1].data["actor"]["fingerprint"] != signer.fingerprint:
+        report.problems.append(Problem(
+            "bad-signature", "the manifest is signed by a key other than the one in the last custody record",
+            path=layout.SIGNATURE, expected=records[-1].data["actor"]["fingerprint"], found=signer.fingerprint))
+    signers.setdefault(signer.fingerprint, "manifest signer")
+    _check_raw_signature(case, manifest_bytes, signer, report)
+    return signers
+
+
+def _check_raw_signature(case: Case, data: bytes, signer: PublicKey, report: VerificationReport) -> None:
+    raw = _read(case, layout.RAW_SIGNATURE, report)
+    if raw is None:
+        return
+    try:
+        verify_raw_signature(data, raw, signer)
+    except (BadSignatureError, FormatError) as exc:
+        report.problems.append(Problem("bad-signature", f"raw manifest signature: {exc.message}",
+                                       path=layout.RAW_SIGNATURE))
+
+
+def _check_trust(report: VerificationReport, signers: dict[str, str], trusted: set[str]) -> None:
+    for fingerprint, name in sorted(signers.items()):
+        is_trusted = fingerprint in trusted if trusted else None
+        report.signers.append({"fingerprint": fingerprint, "name": name, "trusted": bool(is_trusted)})
+        if trusted and not is_trusted:
+            report.problems.append(Problem("untrusted-signer", f"signed by {name}, whose key is not among the trusted",
+                                           found=fingerprint, expected=", ".join(sorted(trusted))))
+        elif not trusted:
+            report.problems.append(Problem(
+                "unpinned-signer", f"good signature by {name}: compare this fingerprint with the one you were given",
+                found=fingerprint))
+
+
+def _check_items(case: Case, manifest: Manifest, report: VerificationReport, progress: Progress | None,
+                 on_total: Callable[[int], None] | None) -> None:
+    report.items = len(manifest["items"])
+    if on_total:
+        on_total(sum(item["size"] for item in manifest["items"] if item["storage"] == "stored"))
+    for item in manifest["items"]:
+        if item["storage"] == "hash-only":
+            report.hash_only += 1
+            report.problems.append(Problem("hash-only", "only the hashes were kept (no copy), as asked at capture",
+                                           item=item["id"], expected=item["sha256"]))
+            continue
+        report.stored += 1
+        _check_object(case, item, report, progress)
+
+
+def _check_object(case: Case, item: dict[str, Any], report: VerificationReport, progress: Progress | None) -> None:
+    relpath = item["object"]
+    path = case.root / safe_relpath(relpath, case.root)
+    if not path.is_file():
+        report.problems.append(Problem("missing", "the stored copy is missing", item=item["id"], path=relpath,
+                                       expected=item["sha256"]))
+        return
+    digest = hash_file(path, progress=progress)
+    for name in ("sha256", "sha1", "md5", "size"):
+        expected, found = item[name], getattr(digest, name)
+        if expected != found:
+            report.problems.append(Problem("altered", f"the stored copy's {name} differs", item=item["id"],
+                                           path=relpath, expected=str(expected), found=str(found)))
+            return
+
+
+def _check_key_files(case: Case, manifest: Manifest, report: VerificationReport) -> None:
+    expected = {layout.ALLOWED_SIGNERS: allowed_signers_bytes(manifest["signers"])}
+    for fingerprint, signer in manifest["signers"].items():
+        for suffix, content in expected_key_files(signer).items():
+            expected[f"{layout.KEYS}/{key_file_stem(fingerprint)}{suffix}"] = content
+    for relpath, content in sorted(expected.items()):
+        try:
+            found = case.path(relpath).read_bytes()
+        except FileNotFoundError:
+            report.problems.append(Problem("missing", f"{relpath} is missing", path=relpath))
+            continue
+        if found != content:
+            report.problems.append(Problem("altered", f"{relpath} does not match the signed manifest's signers",
+                                           path=relpath, expected=hashlib.sha256(content).hexdigest(),
+                                           found=hashlib.sha256(found).hexdigest()))
+
+
+_FIXED = {layout.MANIFEST, layout.SIGNATURE, layout.RAW_SIGNATURE, layout.CUSTODY, layout.ALLOWED_SIGNERS,
+          layout.README, layout.LOCK}
+
+
+def _check_unexpected(case: Case, manifest: Manifest | None, report: VerificationReport) -> None:
+    known = set(_FIXED)
+    if manifest is not None:
+        known |= {item["object"] for item in manifest["items"] if item["storage"] == "stored"}
+        known |= {f"{layout.KEYS}/{key_file_stem(fp)}{s}" for fp in manifest["signers"] for s in (".pub", ".pem")}
+    for relpath in _walk_files(case.root):
+        top = relpath.split("/", 1)[0]
+        if top in (layout.JOURNAL, layout.TMP):
+            report.problems.append(Problem("interrupted", "an interrupted capture left this file; "
+                                           "run `evidencekit recover`", path=relpath))
+        elif relpath not in known:
+            report.problems.append(Problem("unexpected", "this file is not part of the signed case", path=relpath))
+
+
+def _walk_files(root: Path) -> list[str]:
+    out = []
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        rel = Path(folder).relative_to(root).as_posix()
+        out.extend(name if rel == "." else f"{rel}/{name}" for name in sorted(files))
+    return out
