@@ -96,6 +96,8 @@ def _convert_tag(tag: int, value: Any, kind: str, endian: str) -> Any:
         return _charset_text(raw, endian)
     if raw is not None and kind == "IFD0" and tag in _XP_TAGS:
         return _clean_text(raw.decode("utf-16-le", "replace"))
+    if raw is not None and kind == "GPS" and tag in (0, 5):  # BYTE numbers: GPSVersionID, GPSAltitudeRef
+        return list(raw) if tag == 0 or len(raw) != 1 else raw[0]
     is_version = (kind == "Exif" and tag in _VERSION_TAGS) or (kind == "Interop" and tag == 2)
     if isinstance(value, bytes) and is_version and value.isascii() and value.rstrip(b"\x00").isalnum():
         return value.rstrip(b"\x00").decode("ascii")

@@ -22,7 +22,7 @@ from . import _canonical
 from ._fs import append_durably
 from ._time import stamp
 from .errors import BadSignatureError, FormatError, Problem
-from .signing import PublicKey, SigningKey, verify_ssh_signature
+from .signing import PublicKey, SigningKey, is_canonical_ssh_signature, verify_ssh_signature
 
 FORMAT = "evidencekit/custody/1"
 NAMESPACE = "evidencekit-custody"
@@ -121,16 +121,45 @@ def parse_record(line: bytes, *, lineno: int, path: str | None = None) -> Custod
         raise FormatError(f"custody record on line {lineno} has an unsupported format", path=path)
     if set(data) != FIELDS:
         raise FormatError(f"custody record on line {lineno} has fields {sorted(set(data) ^ FIELDS)} wrong", path=path)
-    if data["action"] not in ACTIONS or not isinstance(data["seq"], int):
-        raise FormatError(f"custody record on line {lineno} has an unknown action or bad seq", path=path)
+    problem = _type_problem(data)
+    if problem:
+        raise FormatError(f"custody record on line {lineno}: {problem}", path=path)
     return CustodyRecord(line, data)
+
+
+def _is_hex(value: Any, length: int) -> bool:
+    return isinstance(value, str) and len(value) == length and all(c in "0123456789abcdef" for c in value)
+
+
+def _type_problem(data: dict[str, Any]) -> str | None:
+    """What is wrong with the field types of a record (spec §3), or `None`."""
+    actor, when = data["actor"], data["time"]
+    checks = [
+        (data["action"] in ACTIONS, "unknown action"),
+        (isinstance(data["seq"], int) and not isinstance(data["seq"], bool) and data["seq"] > 0, "bad seq"),
+        (isinstance(actor, dict) and set(actor) == {"name", "fingerprint", "public_key"}
+         and all(isinstance(v, str) for v in actor.values()), "bad actor"),
+        (isinstance(when, dict) and set(when) == {"utc", "offset"} and all(isinstance(v, str) for v in when.values()),
+         "bad time"),
+        (isinstance(data["items"], list) and all(isinstance(i, str) for i in data["items"]), "bad items"),
+        (data["note"] is None or isinstance(data["note"], str), "bad note"),
+        (isinstance(data["details"], dict), "bad details"),
+        (_is_hex(data["manifest_sha256"], 64), "bad manifest_sha256"),
+        (isinstance(data["manifest_revision"], int), "bad manifest_revision"),
+        (data["prev"] is None or _is_hex(data["prev"], 64), "bad prev"),
+        (isinstance(data["signature"], str), "bad signature field"),
+    ]
+    return next((message for ok, message in checks if not ok), None)
 
 
 def check_signature(record: CustodyRecord) -> PublicKey:
     """Verify a record's signature by its actor; return the actor's key or raise `BadSignatureError`."""
     body = {k: v for k, v in record.data.items() if k != "signature"}
     actor = record.data["actor"]
-    signer = verify_ssh_signature(_canonical.dumps(body), _armour(record.data["signature"]), namespace=NAMESPACE)
+    armoured = _armour(str(record.data["signature"]))
+    signer = verify_ssh_signature(_canonical.dumps(body), armoured, namespace=NAMESPACE)
+    if not is_canonical_ssh_signature(armoured):
+        raise BadSignatureError("the signature verifies but its text was changed (spare bits)")
     if signer.fingerprint != actor.get("fingerprint") or signer.openssh() != actor.get("public_key"):
         raise BadSignatureError("the record is signed by a key other than its actor's")
     return signer

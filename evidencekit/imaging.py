@@ -62,7 +62,7 @@ except ImportError:  # optional extra: evidencekit[pdq]
 
 _OPEN_LOCK = threading.Lock()
 _FORMATS = {
-    "image/jpeg": ("JPEG", "MPO"),
+    "image/jpeg": ("JPEG",),  # the JPEG opener also returns multi-picture (MPO) files
     "image/png": ("PNG",),
     "image/gif": ("GIF",),
     "image/webp": ("WEBP",),
@@ -70,7 +70,7 @@ _FORMATS = {
     "image/bmp": ("BMP", "DIB"),
     "image/heic": ("HEIF",),
     "image/heif": ("HEIF",),
-    "image/avif": ("AVIF", "HEIF"),
+    "image/avif": ("AVIF",),
 }
 # EXIF orientation -> the transpose that shows the image upright (as PIL.ImageOps.exif_transpose).
 _UPRIGHT = {
@@ -82,6 +82,7 @@ _UPRIGHT = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
+_DECODER_ORIENTED = ("TIFF", "HEIF")  # Pillow's TIFF loader and pillow-heif turn pixels upright
 _PDQ_MISSING = "PDQ hashing is not installed; install evidencekit[pdq]"
 
 
@@ -143,13 +144,14 @@ def _binary(source: bytes | Path) -> Iterator[IO[bytes]]:
 def _analyze(fp: IO[bytes], media_type: str, name: str) -> dict[str, Any]:
     im, frames = _open(fp, _FORMATS[media_type])
     with im:
-        facts = {"format": im.format, "width": im.width, "height": im.height, "mode": im.mode, "frames": frames}
         _check_pixels(im.width, im.height)
+        early = None if im.format == "PNG" else _read_exif(im)  # PNG: getexif() would decode
+        facts = {"format": im.format, **_stored_size(im, early), "mode": im.mode, "frames": frames}
         basis = _decode(im)
-        data = _read_exif(im)
+        data = early or _read_exif(im)
         png_text = {str(k): _exif.to_json(str(v)) for k, v in getattr(im, "text", {}).items()}
         xmp = _xmp_bytes(im, data)
-        pixels = _working_pixels(im, basis, data, upright=im.format != "HEIF")
+        pixels = _working_pixels(im, basis, data)
     result = {"status": "ok", **facts, **_exif_facts(data), "png_text": png_text, "xmp": bool(xmp)}
     result["screenshot"] = _screenshot.hints(result, xmp, name)
     result["perceptual"] = _perceptual(pixels, ", ".join(basis))
@@ -170,14 +172,24 @@ def _open(fp: IO[bytes], formats: tuple[str, ...]) -> tuple[Image.Image, int]:
 
 def _check_pixels(width: int, height: int) -> None:
     if width * height > MAX_PIXELS:
-        raise _Refused(_bomb_reason(width * height, MAX_PIXELS, f"{width}x{height} = "))
+        raise _Refused(_bomb_reason(f"{width}x{height} = {width * height}", MAX_PIXELS))
 
 
-def _bomb_reason(pixels: int | str, limit: int | str, size: str = "") -> str:
+def _bomb_reason(pixels: str, limit: int) -> str:
     return (
-        f"refused as a possible decompression bomb: the image declares {size}{pixels} pixels, "
+        f"refused as a possible decompression bomb: the image declares {pixels} pixels, "
         f"more than the limit of {limit} pixels"
     )
+
+
+def _stored_size(im: Image.Image, data: _exif.ExifData | None) -> dict[str, int]:
+    """Width and height as stored, before any EXIF orientation is applied (as for JPEG)."""
+    width, height = im.size
+    if im.format == "TIFF":  # Pillow reports TIFF sizes already turned upright
+        width, height = im.tag_v2.get(256, width), im.tag_v2.get(257, height)
+    elif im.format == "HEIF" and data is not None and _exif.orientation(data) in (5, 6, 7, 8):
+        width, height = height, width  # pillow-heif reports the size after its rotation
+    return {"width": int(width), "height": int(height)}
 
 
 def _decode(im: Image.Image) -> list[str]:
@@ -228,7 +240,7 @@ def _exif_facts(data: _exif.ExifData) -> dict[str, Any]:
     return facts
 
 
-def _working_pixels(im: Image.Image, basis: list[str], data: _exif.ExifData, *, upright: bool) -> Image.Image:
+def _working_pixels(im: Image.Image, basis: list[str], data: _exif.ExifData) -> Image.Image:
     """Reduce the decoded frame, flatten it to RGB and turn it upright; `basis` says how."""
     image = _reducible(im, basis)
     factor = max(image.size) // HASH_TARGET
@@ -237,8 +249,8 @@ def _working_pixels(im: Image.Image, basis: list[str], data: _exif.ExifData, *, 
         basis.append(f"reduce 1/{factor}")
     image = _to_rgb(image, basis)
     orientation = _exif.orientation(data)
-    if not upright:
-        basis.append("orientation applied by the HEIF decoder")
+    if im.format in _DECODER_ORIENTED:
+        basis.append(f"orientation applied by the {im.format} decoder")
     elif orientation in _UPRIGHT:
         image = image.transpose(_UPRIGHT[orientation])
         basis.append(f"EXIF orientation {orientation} applied")
@@ -303,8 +315,9 @@ def _explain(exc: Exception, media_type: str) -> str:
     """The reason for a failure in plain words: what was expected and what was found."""
     label = media_type.split("/")[-1].upper()
     if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
-        numbers = re.findall(r"\d+", str(exc))
-        return _bomb_reason(*numbers[:2]) if len(numbers) >= 2 else f"refused as a possible decompression bomb: {exc}"
+        numbers = [int(n) for n in re.findall(r"\d+", str(exc))]  # "Image size (N pixels) exceeds limit of L"
+        limit = min(numbers[1], MAX_PIXELS) if len(numbers) >= 2 else MAX_PIXELS
+        return _bomb_reason(str(numbers[0]) if numbers else "too many", limit)
     if isinstance(exc, Image.UnidentifiedImageError):
         return f"expected a {label} image, but the data could not be identified as one (damaged, or not really {label})"
     if isinstance(exc, OSError) and "truncated" in str(exc):

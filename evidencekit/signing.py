@@ -80,6 +80,20 @@ def _dearmour(text: str | bytes, label: str, what: str) -> bytes:
         raise FormatError(f"{what} has invalid base64 inside its armour") from None
 
 
+def is_canonical_ssh_signature(text: str | bytes) -> bool:
+    """Whether an armoured SSHSIG is exactly as `SigningKey.sign_ssh` writes it.
+
+    Verifiers of evidence use this so that no byte of a signature file can change unnoticed
+    (base64 and armour parsing alone tolerate spare bits, spaces and other line widths).
+    """
+    try:
+        blob = _dearmour(text, SIG_LABEL, "the signature")
+    except FormatError:
+        return False
+    expected = _armour(blob, SIG_LABEL)
+    return (text.encode("ascii", "replace") if isinstance(text, str) else text) == expected.encode("ascii")
+
+
 def _parse_public_blob(blob: bytes, what: str) -> PublicKey:
     key_type, raw = _strings(blob, 2, what)
     if key_type != KEY_TYPE:

@@ -23,7 +23,7 @@ from .digest import hash_file
 from .errors import (FAILING_KINDS, BadSignatureError, EvidenceKitError, FormatError, InputError, Problem,
                      VerificationError)
 from .manifest import Manifest, parse_manifest
-from .signing import PublicKey, verify_raw_signature, verify_ssh_signature
+from .signing import PublicKey, is_canonical_ssh_signature, verify_raw_signature, verify_ssh_signature
 
 Progress = Callable[[int], None]
 
@@ -169,6 +169,9 @@ def _signers(manifest_bytes: bytes | None, case: Case, report: VerificationRepor
         report.problems.append(Problem(
             "bad-signature", "the manifest is signed by a key other than the one in the last custody record",
             path=layout.SIGNATURE, expected=records[-1].data["actor"]["fingerprint"], found=signer.fingerprint))
+    if not is_canonical_ssh_signature(signature):
+        report.problems.append(Problem("altered", "the signature file verifies but its bytes were changed "
+                                       "(spacing or spare bits)", path=layout.SIGNATURE))
     signers.setdefault(signer.fingerprint, "manifest signer")
     _check_raw_signature(case, manifest_bytes, signer, report)
     return signers
