@@ -142,7 +142,7 @@ def _exact(value: IFDRational) -> Fraction:
     num, den = value.numerator, value.denominator
     if isinstance(num, int) and isinstance(den, int):
         return Fraction(num, den)
-    return Fraction(num) / Fraction(den)
+    return Fraction(float(num)) / Fraction(float(den))
 
 
 def _list(values: tuple[Any, ...] | list[Any]) -> Any:
@@ -212,12 +212,15 @@ def _clean_padding(text: str) -> str:
 
 
 def text_value(value: Any) -> str | None:
-    """A tag value as stripped text (`None` when absent, empty or not text)."""
+    """A tag value as text up to its first NUL (EXIF ASCII is NUL-terminated), stripped.
+
+    `None` when absent, empty or not text.
+    """
     if isinstance(value, bytes):
         value = value.decode("latin-1")
     if not isinstance(value, str):
         return None
-    return _clean_text(value).strip("\x00 \t\r\n") or None
+    return _clean_text(value.split("\x00", 1)[0]).strip() or None
 
 
 def orientation(data: ExifData) -> int | None:
@@ -273,7 +276,7 @@ def _coordinate(gps: dict[int, Any], value_tag: int, ref_tag: int, refs: tuple[s
     parts = gps[value_tag] if isinstance(gps[value_tag], (tuple, list)) else (gps[value_tag],)
     if not 1 <= len(parts) <= 3:
         raise InvalidGPS(f"{name} has {len(parts)} parts; expected degrees, minutes and seconds")
-    degrees = sum(_fraction(part, name) / 60**index for index, part in enumerate(parts))
+    degrees = sum((_fraction(part, name) / 60**index for index, part in enumerate(parts)), Fraction(0))
     if degrees > limit:
         raise InvalidGPS(f"{name} is {decimal_text(degrees, 7)} degrees; expected at most {limit}")
     ref = text_value(gps.get(ref_tag))

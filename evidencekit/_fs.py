@@ -34,6 +34,11 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def is_atomic_leftover(name: str) -> bool:
+    """Whether a file name is a temp file `atomic_write` left behind when killed mid-write."""
+    return name.startswith(".") and name.endswith(".tmp")
+
+
 def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     """Write `data` to `path` atomically: temp file, fsync, rename, fsync folder."""
     path = Path(path)

@@ -14,7 +14,8 @@ Invariants:
   misuse (`TypeError`) and an unreadable path (`InputError`) escape.
 - **Thread-safe.** All state is per call. Python's warning filters are process-wide, so the
   decompression-bomb warning is turned into an error only under `_OPEN_LOCK`, around the
-  header read, which is cheap.
+  header read, which is cheap. (Other code that changes warning filters on another thread at
+  the same moment can still race with it: a limit of `warnings.catch_warnings` before 3.14.)
 - **One global setting.** Pillow checks only its own `PIL.Image.MAX_IMAGE_PIXELS`, so importing
   this module sets it to `MAX_PIXELS` (Pillow's default is 89,478,485).
 """
@@ -33,7 +34,7 @@ from typing import IO, Any
 
 import imagehash
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from . import _exif, _screenshot
 from .errors import InputError
@@ -98,6 +99,12 @@ def analyze_image(source: bytes | Path, *, media_type: str, name: str = "") -> d
     `name` is the original file name, used only as one screenshot hint. Returns
     `{"status": "ok", ...}` or `{"status": "failed", "reason": ...}` (see module docs).
 
+    On success `width`/`height` are the stored size, before draft/reduce and before EXIF
+    orientation (TIFF and HEIF decoders turn pixels upright; their sizes are reported as
+    stored too). `orientation` and `exif` come from EXIF only (Pillow's fallback to XMP
+    `tiff:Orientation` is ignored); for HEIF it is the value pillow-heif found before it
+    rewrote it. `exif_errors` appears only when an IFD could not be read.
+
     Raises `InputError` if `source` is a path that cannot be opened for reading.
     """
     refusal = _unsupported(media_type)
@@ -149,7 +156,7 @@ def _analyze(fp: IO[bytes], media_type: str, name: str) -> dict[str, Any]:
         facts = {"format": im.format, **_stored_size(im, early), "mode": im.mode, "frames": frames}
         basis = _decode(im)
         data = early or _read_exif(im)
-        png_text = {str(k): _exif.to_json(str(v)) for k, v in getattr(im, "text", {}).items()}
+        png_text = _png_text(im)
         xmp = _xmp_bytes(im, data)
         pixels = _working_pixels(im, basis, data)
     result = {"status": "ok", **facts, **_exif_facts(data), "png_text": png_text, "xmp": bool(xmp)}
@@ -171,6 +178,7 @@ def _open(fp: IO[bytes], formats: tuple[str, ...]) -> tuple[Image.Image, int]:
 
 
 def _check_pixels(width: int, height: int) -> None:
+    """Our own limit, in case `PIL.Image.MAX_IMAGE_PIXELS` was raised after this module loaded."""
     if width * height > MAX_PIXELS:
         raise _Refused(_bomb_reason(f"{width}x{height} = {width * height}", MAX_PIXELS))
 
@@ -186,7 +194,8 @@ def _stored_size(im: Image.Image, data: _exif.ExifData | None) -> dict[str, int]
     """Width and height as stored, before any EXIF orientation is applied (as for JPEG)."""
     width, height = im.size
     if im.format == "TIFF":  # Pillow reports TIFF sizes already turned upright
-        width, height = im.tag_v2.get(256, width), im.tag_v2.get(257, height)
+        tags = getattr(im, "tag_v2", {})
+        width, height = tags.get(256, width), tags.get(257, height)
     elif im.format == "HEIF" and data is not None and _exif.orientation(data) in (5, 6, 7, 8):
         width, height = height, width  # pillow-heif reports the size after its rotation
     return {"width": int(width), "height": int(height)}
@@ -217,7 +226,28 @@ def _read_exif(im: Image.Image) -> _exif.ExifData:
     original = im.info.get("original_orientation")
     if im.format == "HEIF" and isinstance(original, int):
         data.ifd0[0x0112] = original  # pillow-heif rotates the pixels and rewrites Orientation to 1
+    elif 0x0112 in data.ifd0 and _orientation_only_in_xmp(im):
+        del data.ifd0[0x0112]  # Pillow's getexif() copies tiff:Orientation from XMP; report EXIF only
     return data
+
+
+def _orientation_only_in_xmp(im: Image.Image) -> bool:
+    if not (im.info.get("xmp") or im.info.get("XML:com.adobe.xmp")):
+        return False
+    raw = im.info.get("exif")
+    if isinstance(raw, bytes):
+        exif = Image.Exif()
+        exif.load(raw)
+        return 0x0112 not in exif
+    tags = getattr(im, "tag_v2", None)
+    return 0x0112 not in tags if tags is not None else "Raw profile type exif" not in im.info
+
+
+def _png_text(im: Image.Image) -> dict[str, Any]:
+    """tEXt, zTXt and iTXt chunks (APNG: those up to the first frame, to avoid a second decode)."""
+    if im.format != "PNG":
+        return {}
+    return {str(key): _exif.to_json(str(value)) for key, value in getattr(im, "text", {}).items()}
 
 
 def _xmp_bytes(im: Image.Image, data: _exif.ExifData) -> bytes:
@@ -228,7 +258,7 @@ def _xmp_bytes(im: Image.Image, data: _exif.ExifData) -> bytes:
 
 
 def _exif_facts(data: _exif.ExifData) -> dict[str, Any]:
-    facts = {
+    facts: dict[str, Any] = {
         "exif": _exif.exif_to_json(data),
         "orientation": _exif.orientation(data),
         "datetime_original": _exif.datetime_original(data),
@@ -318,7 +348,7 @@ def _explain(exc: Exception, media_type: str) -> str:
         numbers = [int(n) for n in re.findall(r"\d+", str(exc))]  # "Image size (N pixels) exceeds limit of L"
         limit = min(numbers[1], MAX_PIXELS) if len(numbers) >= 2 else MAX_PIXELS
         return _bomb_reason(str(numbers[0]) if numbers else "too many", limit)
-    if isinstance(exc, Image.UnidentifiedImageError):
+    if isinstance(exc, UnidentifiedImageError):
         return f"expected a {label} image, but the data could not be identified as one (damaged, or not really {label})"
     if isinstance(exc, OSError) and "truncated" in str(exc):
         return f"expected complete {label} image data, but the data ends early (truncated): {exc}"

@@ -16,6 +16,7 @@ from typing import Any
 
 from . import _journal
 from . import case as layout
+from ._fs import is_atomic_leftover
 from ._store import discard
 from ._time import stamp
 from .capture import apply_entries
@@ -125,10 +126,12 @@ def _orphan_entry(case: Case, path: Path, digest: dict[str, Any], key: SigningKe
 
 
 def _remove_partials(case: Case) -> int:
+    """Delete unfinished copies in tmp/ and temp files of interrupted atomic writes (never evidence)."""
     folder = case.path(layout.TMP)
-    removed = 0
-    for path in folder.glob("partial-*") if folder.exists() else []:
+    leftovers = list(folder.glob("partial-*")) if folder.exists() else []
+    for parent in (case.root, case.path(layout.KEYS)):
+        leftovers += [p for p in parent.glob(".*") if p.is_file() and is_atomic_leftover(p.name)]
+    for path in leftovers:
         discard(path)
-        removed += 1
-    return removed
+    return len(leftovers)
 

@@ -3,7 +3,7 @@
 Invariants: verification only reads; it reports every problem it finds, never only the
 first; a good signature is kept apart from trust in its signer (trust is an explicit
 input, keyed by fingerprint); `verify()` returns a report only when nothing fails, and
-raises `VerificationError` carrying the same report otherwise (spec: docs/spec/verify.md).
+raises `VerificationError` carrying the same report otherwise (spec: docs/spec/custody-log.md §6, docs/spec/case-layout.md §1).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import case as layout
-from ._fs import safe_relpath
+from ._fs import is_atomic_leftover, safe_relpath
 from .case import Case, allowed_signers_bytes, expected_key_files, key_file_stem
 from .custody import CustodyRecord, check_log, read_lines
 from .digest import hash_file
@@ -260,7 +260,7 @@ def _check_unexpected(case: Case, manifest: Manifest | None, report: Verificatio
         known |= {f"{layout.KEYS}/{key_file_stem(fp)}{s}" for fp in manifest["signers"] for s in (".pub", ".pem")}
     for relpath in _walk_files(case.root):
         top = relpath.split("/", 1)[0]
-        if top in (layout.JOURNAL, layout.TMP):
+        if top in (layout.JOURNAL, layout.TMP) or is_atomic_leftover(relpath.rsplit("/", 1)[-1]):
             report.problems.append(Problem("interrupted", "an interrupted capture left this file; "
                                            "run `evidencekit recover`", path=relpath))
         elif relpath not in known:

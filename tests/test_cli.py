@@ -1,0 +1,154 @@
+"""The command line, run as a user runs it: a real process, exit codes, stdout/stderr, --json."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import evidencekit as ek
+
+from .conftest import PASSPHRASE, REPO
+
+
+def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+        input_: str | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "evidencekit", *args], cwd=cwd, env=full_env, text=True,
+                          capture_output=True, input=input_, timeout=120)
+
+
+@pytest.fixture
+def cli_case(home: Path, tmp_path: Path, samples: Path) -> Path:
+    result = run("init", str(tmp_path / "c"), "--title", "CLI case", "--case-id", "EK-CLI")
+    assert result.returncode == 0, result.stderr
+    result = run("capture", "--case", str(tmp_path / "c"), str(samples), "--source", "group X", "--platform", "telegram")
+    assert result.returncode == 0, result.stderr
+    return tmp_path / "c"
+
+
+def test_version_and_help() -> None:
+    assert run("--version").stdout.strip() == f"evidencekit, version {ek.__version__}"
+    helped = run("--help")
+    assert helped.returncode == 0 and "capture" in helped.stdout and "Exit codes" in helped.stdout
+
+
+def test_full_flow_and_json(cli_case: Path) -> None:
+    items = json.loads(run("items", "--case", str(cli_case), "--json").stdout)
+    assert [i["id"] for i in items] == ["E0001", "E0002", "E0003"]
+    shown = json.loads(run("show", "E0001", "--case", str(cli_case), "--json").stdout)
+    assert shown["sightings"][0]["source"] == "group X"
+    verified = run("verify", str(cli_case), "--json")
+    assert verified.returncode == 0
+    report = json.loads(verified.stdout)
+    assert report["ok"] is True and report["items"] == 3 and report["signers"][0]["trusted"] is False
+    log = json.loads(run("custody", "log", "--case", str(cli_case), "--json").stdout)
+    assert [r["action"] for r in log] == ["init", "capture"]
+
+
+def test_case_found_from_env_and_current_folder(cli_case: Path) -> None:
+    assert run("items", env={"EVIDENCEKIT_CASE": str(cli_case)}).returncode == 0
+    assert run("items", cwd=cli_case).returncode == 0
+    result = run("items", cwd=cli_case.parent)
+    assert result.returncode == 3 and "not an evidencekit case" in result.stderr and "hint:" in result.stderr
+
+
+def test_verify_failure_exits_1_and_names_the_file(cli_case: Path) -> None:
+    item = json.loads(run("show", "E0002", "--case", str(cli_case), "--json").stdout)
+    stored = cli_case / item["object"]
+    os.chmod(stored, 0o644)
+    stored.write_bytes(b"changed")
+    result = run("verify", str(cli_case))
+    assert result.returncode == 1
+    assert "ALTERED: E0002" in result.stdout and item["sha256"] in result.stdout
+    assert "Traceback" not in result.stderr
+    report = json.loads(run("verify", str(cli_case), "--json").stdout)
+    assert report["ok"] is False and report["problems"][0]["kind"] == "altered"
+
+
+def test_trust_option(cli_case: Path, home: Path) -> None:
+    fingerprint = ek.show_key("aisyah", home=home).fingerprint
+    good = json.loads(run("verify", str(cli_case), "--trust", fingerprint, "--json").stdout)
+    assert good["signers"][0]["trusted"] is True
+    bad = run("verify", str(cli_case), "--trust", "SHA256:somebodyelse")
+    assert bad.returncode == 1 and "UNTRUSTED-SIGNER" in bad.stdout
+
+
+def test_wrong_passphrase_exits_3_without_traceback(cli_case: Path, samples: Path) -> None:
+    result = run("custody", "note", "hello", "--case", str(cli_case), env={"EVIDENCEKIT_PASSPHRASE": "wrong"})
+    assert result.returncode == 3
+    assert "wrong passphrase" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_passphrase_file(cli_case: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "pass.txt"
+    secret.write_bytes(PASSPHRASE + b"\n")
+    result = run("custody", "note", "checked by volunteer", "--case", str(cli_case), "--passphrase-file", str(secret),
+                 env={"EVIDENCEKIT_PASSPHRASE": ""})
+    assert result.returncode == 0, result.stderr
+
+
+def test_no_passphrase_and_no_terminal_is_a_clear_error(cli_case: Path) -> None:
+    result = run("custody", "note", "x", "--case", str(cli_case), env={"EVIDENCEKIT_PASSPHRASE": ""})
+    assert result.returncode == 3 and "--passphrase-file" in result.stderr
+
+
+def test_capture_with_a_missing_path_saves_the_rest_and_exits_3(cli_case: Path, samples: Path, tmp_path: Path) -> None:
+    extra = tmp_path / "new.txt"
+    extra.write_text("new evidence")
+    result = run("capture", "--case", str(cli_case), str(tmp_path / "missing.png"), str(extra), "--json")
+    assert result.returncode == 3
+    assert "NOT captured" not in result.stdout
+    assert "could not be captured" in result.stderr
+    ids = [i["id"] for i in json.loads(run("items", "--case", str(cli_case), "--json").stdout)]
+    assert ids == ["E0001", "E0002", "E0003", "E0004"]
+
+
+def test_usage_errors_exit_2(cli_case: Path) -> None:
+    assert run("capture", "--case", str(cli_case)).returncode == 2
+    assert run("no-such-command").returncode == 2
+
+
+def test_unknown_item_is_a_clear_error(cli_case: Path) -> None:
+    result = run("show", "E9999", "--case", str(cli_case))
+    assert result.returncode == 3 and "E0001" in result.stderr
+
+
+def test_keys_commands(tmp_path: Path) -> None:
+    env = {"EVIDENCEKIT_HOME": str(tmp_path / "h"), "EVIDENCEKIT_PASSPHRASE": "pw for officer"}
+    created = run("keys", "create", "--name", "officer", "--json", env=env)
+    assert created.returncode == 0, created.stderr
+    info = json.loads(created.stdout)
+    assert info["encrypted"] is True and info["fingerprint"].startswith("SHA256:")
+    again = run("keys", "create", "--name", "officer", env=env)
+    assert again.returncode == 3 and "already exists" in again.stderr
+    shown = run("keys", "show", env=env)
+    assert info["fingerprint"] in shown.stdout and "ssh-ed25519 " in shown.stdout
+    exported = run("keys", "export", "--out", str(tmp_path / "out"), env=env)
+    assert exported.returncode == 0
+    assert (tmp_path / "out" / "officer.pub").read_text().startswith("ssh-ed25519 ")
+    assert "BEGIN PUBLIC KEY" in (tmp_path / "out" / "officer.pem").read_text()
+    plain = run("keys", "create", "--name", "demo", "--no-passphrase", env=env)
+    assert plain.returncode == 0 and "WITHOUT a passphrase" in plain.stderr
+
+
+def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+    result = run("demo", str(tmp_path / "demo"), env={"EVIDENCEKIT_HOME": str(tmp_path / "unused")})
+    assert result.returncode == 0, result.stderr
+    assert "verified" in result.stderr and result.stdout.strip() == str(tmp_path / "demo" / "case")
+    assert not (tmp_path / "unused").exists()
+    ek.verify(tmp_path / "demo" / "case")
+
+
+def test_json_error_object_for_scripts(tmp_path: Path) -> None:
+    result = run("items", "--case", str(tmp_path), "--json")
+    assert result.returncode == 3
+    assert json.loads(result.stdout)["error"]["exit_code"] == 3
+
+
+def test_python_dash_m_and_console_script_agree() -> None:
+    assert run("--version").returncode == 0
