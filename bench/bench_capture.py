@@ -43,6 +43,7 @@ from typing import Any
 CHUNK = 1 << 20
 ALGORITHMS = ("sha256", "sha1", "md5")
 AIM = 1.3
+NOISY = 0.10  # warn when other processes used more than this share of the CPU during a measurement
 QUICK_BIG = 64 << 20
 QUICK_SCREENSHOTS = 20
 
@@ -235,10 +236,26 @@ def decode_all(paths: list[Path]) -> None:
 # --------------------------------------------------------------------------- measuring
 
 
+def _machine_busy() -> float | None:
+    """CPU seconds all processes have used since boot (Linux /proc/stat), or None elsewhere."""
+    try:
+        with open("/proc/stat", encoding="ascii") as info:
+            fields = [int(v) for v in info.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    busy = sum(fields[:3]) + sum(fields[5:7])  # user nice system (idle iowait) irq softirq
+    return busy / (os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100)
+
+
 class Timer:
-    """Wall time and this process's CPU time (user, system; all threads) of a block."""
+    """Wall time and CPU time of a block: this process's (user, system; all threads) and others'.
+
+    `others` is the share of the machine's CPU capacity that other processes used meanwhile
+    (Linux only, else 0): a busy neighbour inflates both references and captures.
+    """
 
     def __enter__(self) -> Timer:
+        self._busy = _machine_busy()
         self._cpu = os.times()
         self._start = time.perf_counter()
         return self
@@ -248,6 +265,11 @@ class Timer:
         cpu = os.times()
         self.user = cpu.user - self._cpu.user
         self.sys = cpu.system - self._cpu.system
+        busy = _machine_busy()
+        self.others = 0.0
+        if busy is not None and self._busy is not None and self.wall > 0:
+            other_seconds = max(0.0, (busy - self._busy) - self.user - self.sys)
+            self.others = min(1.0, other_seconds / (self.wall * (os.cpu_count() or 1)))
 
 
 def measure(fn: Callable[[], Any], before: Callable[[], None]) -> tuple[Timer, Any]:
@@ -340,80 +362,95 @@ def summary(values: list[float]) -> dict[str, float]:
     return {"min": min(values), "median": statistics.median(values)}
 
 
+def _record(rows: dict[str, list[float]], name: str, timer: Timer) -> None:
+    rows[name].append(timer.wall)
+    rows.setdefault("_others", []).append(timer.others)
+
+
+def _close_repeat(rows: dict[str, list[float]]) -> None:
+    """The busiest neighbour load seen in this repeat's measurements becomes its `others` figure."""
+    rows["others"].append(max(rows.pop("_others", [0.0])))
+
+
+def _capture_rows(rows: dict[str, list[float]], timer: Timer, sync_seconds: float) -> None:
+    _record(rows, "capture", timer)
+    rows["sync"].append(sync_seconds)
+    rows["capture_no_sync"].append(timer.wall - sync_seconds)
+    rows["cap_user"].append(timer.user)
+    rows["cap_sys"].append(timer.sys)
+
+
+def _results(rows: dict[str, list[float]]) -> dict[str, Any]:
+    return {"runs": {k: [round(v, 4) for v in vs] for k, vs in rows.items()},
+            **{k: summary(vs) for k, vs in rows.items()}}
+
+
 def run_big(bench: Bench, path: Path) -> dict[str, Any]:
     rows: dict[str, list[float]] = {k: [] for k in (
         *ALGORITHMS, "slowest", "capture", "sync", "capture_no_sync", "cap_user", "cap_sys",
-        "three_threads", "copy", "ratio", "ratio_no_sync")}
+        "three_threads", "copy", "ratio", "ratio_no_sync", "others")}
     expected: dict[str, str] = {}
     captured: dict[str, str] = {}
     for rep in range(bench.repeat):
         def references() -> None:
             for name in ALGORITHMS:
                 timer, digest = measure(lambda n=name: hash_alone(path, n), lambda: warm([path]))
-                rows[name].append(timer.wall)
+                _record(rows, name, timer)
                 expected[name] = digest
             timer, _ = measure(lambda: three_side_by_side(path), lambda: warm([path]))
-            rows["three_threads"].append(timer.wall)
+            _record(rows, "three_threads", timer)
             target = bench.root / "plain-copy"
             timer, _ = measure(lambda: plain_copy(path, target), lambda: warm([path]))
-            rows["copy"].append(timer.wall)
+            _record(rows, "copy", timer)
             target.unlink()  # dropped before it is written back, so no sync cost later
 
         def capture() -> None:
             timer, sync_seconds, out = bench.capture([path], expect=1)
             captured["sha256"] = out["items"][0]["sha256"]
-            rows["capture"].append(timer.wall)
-            rows["sync"].append(sync_seconds)
-            rows["capture_no_sync"].append(timer.wall - sync_seconds)
-            rows["cap_user"].append(timer.user)
-            rows["cap_sys"].append(timer.sys)
+            _capture_rows(rows, timer, sync_seconds)
 
         for step in ((references, capture) if rep % 2 == 0 else (capture, references)):
             step()
         if captured["sha256"] != expected["sha256"]:
             raise SystemExit("the capture's SHA-256 differs from hashlib's")
+        _close_repeat(rows)
         slowest = max(rows[name][-1] for name in ALGORITHMS)
         rows["slowest"].append(slowest)
         rows["ratio"].append(rows["capture"][-1] / slowest)
         rows["ratio_no_sync"].append(rows["capture_no_sync"][-1] / slowest)
         log(f"  big file, repeat {rep + 1}: " + ", ".join(f"{name} {rows[name][-1]:.2f}s" for name in ALGORITHMS)
             + f"; capture {rows['capture'][-1]:.2f}s (sync {rows['sync'][-1]:.2f}s) "
-            f"-> ratio {rows['ratio'][-1]:.2f} ({rows['ratio_no_sync'][-1]:.2f} without sync)")
+            f"-> ratio {rows['ratio'][-1]:.2f} ({rows['ratio_no_sync'][-1]:.2f} without sync); "
+            f"other processes used up to {rows['others'][-1]:.0%} of the CPU")
     slowest_name = max(ALGORITHMS, key=lambda n: statistics.median(rows[n]))
-    return {"bytes": path.stat().st_size, "slowest_hash": slowest_name,
-            "runs": {k: [round(v, 4) for v in vs] for k, vs in rows.items()},
-            **{k: summary(vs) for k, vs in rows.items()}}
+    return {"bytes": path.stat().st_size, "slowest_hash": slowest_name, **_results(rows)}
 
 
 def run_screenshots(bench: Bench, folder: Path, paths: list[Path]) -> dict[str, Any]:
     rows: dict[str, list[float]] = {k: [] for k in (
-        "decode", "capture", "sync", "capture_no_sync", "cap_user", "cap_sys", "ratio", "ratio_no_sync")}
+        "decode", "capture", "sync", "capture_no_sync", "cap_user", "cap_sys", "ratio", "ratio_no_sync", "others")}
     for rep in range(bench.repeat):
         def reference() -> None:
             timer, _ = measure(lambda: decode_all(paths), lambda: warm(paths))
-            rows["decode"].append(timer.wall)
+            _record(rows, "decode", timer)
 
         def capture() -> None:
             timer, sync_seconds, out = bench.capture([folder], expect=len(paths))
             bad = [i for i in out["items"] if i["analysis"] != "ok"]
             if bad:
                 raise SystemExit(f"image analysis failed for {len(bad)} screenshots, e.g. {bad[0]}")
-            rows["capture"].append(timer.wall)
-            rows["sync"].append(sync_seconds)
-            rows["capture_no_sync"].append(timer.wall - sync_seconds)
-            rows["cap_user"].append(timer.user)
-            rows["cap_sys"].append(timer.sys)
+            _capture_rows(rows, timer, sync_seconds)
 
         for step in ((reference, capture) if rep % 2 == 0 else (capture, reference)):
             step()
+        _close_repeat(rows)
         rows["ratio"].append(rows["capture"][-1] / rows["decode"][-1])
         rows["ratio_no_sync"].append(rows["capture_no_sync"][-1] / rows["decode"][-1])
         log(f"  screenshots, repeat {rep + 1}: decode {rows['decode'][-1]:.2f}s; capture {rows['capture'][-1]:.2f}s "
             f"(sync {rows['sync'][-1]:.2f}s) -> ratio {rows['ratio'][-1]:.2f} "
-            f"({rows['ratio_no_sync'][-1]:.2f} without sync)")
-    return {"count": len(paths), "bytes": sum(p.stat().st_size for p in paths),
-            "runs": {k: [round(v, 4) for v in vs] for k, vs in rows.items()},
-            **{k: summary(vs) for k, vs in rows.items()}}
+            f"({rows['ratio_no_sync'][-1]:.2f} without sync); "
+            f"other processes used up to {rows['others'][-1]:.0%} of the CPU")
+    return {"count": len(paths), "bytes": sum(p.stat().st_size for p in paths), **_results(rows)}
 
 
 # --------------------------------------------------------------------------- report
@@ -421,6 +458,17 @@ def run_screenshots(bench: Bench, folder: Path, paths: list[Path]) -> dict[str, 
 
 def _line(label: str, values: dict[str, float], unit: str = "s") -> str:
     return f"  {label:<44} {values['min']:>8.2f}{unit} {values['median']:>8.2f}{unit}"
+
+
+def _percent(values: dict[str, float]) -> dict[str, float]:
+    return {k: 100 * v for k, v in values.items()}
+
+
+def _noise_warning(result: dict[str, Any]) -> None:
+    worst = max(result["runs"]["others"])
+    if worst > NOISY:
+        print(f"  WARNING: other processes used up to {worst:.0%} of the CPU during a measurement; "
+              "the figures are inflated and noisy, run again on a quiet machine")
 
 
 def _verdict(ratio: dict[str, float]) -> str:
@@ -441,10 +489,12 @@ def report_big(big: dict[str, Any]) -> None:
     print(_line("  capture without the sync", big["capture_no_sync"]))
     print(_line("  capture CPU user (all threads)", big["cap_user"]))
     print(_line("  capture CPU system", big["cap_sys"]))
+    print(_line("  info: CPU used by other processes (share)", _percent(big["others"]), "%"))
     print(_line("ratio capture / reference", big["ratio"], "x"))
     print(_line("ratio capture without sync / reference", big["ratio_no_sync"], "x"))
     print(f"  aim <= {AIM}x: {_verdict(big['ratio'])} with the sync (median), "
           f"{_verdict(big['ratio_no_sync'])} without it")
+    _noise_warning(big)
 
 
 def report_screenshots(shots: dict[str, Any], cores: int) -> None:
@@ -456,10 +506,12 @@ def report_screenshots(shots: dict[str, Any], cores: int) -> None:
     print(_line("  capture without the sync", shots["capture_no_sync"]))
     print(_line("  capture CPU user (all threads)", shots["cap_user"]))
     print(_line("  capture CPU system", shots["cap_sys"]))
+    print(_line("  info: CPU used by other processes (share)", _percent(shots["others"]), "%"))
     print(_line("ratio capture / reference", shots["ratio"], "x"))
     print(_line("ratio capture without sync / reference", shots["ratio_no_sync"], "x"))
     print(f"  aim <= {AIM}x: {_verdict(shots['ratio'])} with the sync (median), "
           f"{_verdict(shots['ratio_no_sync'])} without it")
+    _noise_warning(shots)
 
 
 def machine() -> dict[str, Any]:

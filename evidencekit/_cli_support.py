@@ -18,7 +18,8 @@ import click
 
 from .case import Case
 from .errors import SigningKeyError
-from .signing import SigningKey, get_key_info, list_keys, load_signing_key
+from .keystore import get_key_info, list_keys, load_signing_key
+from .signing import SigningKey
 
 PASSPHRASE_ENV = "EVIDENCEKIT_PASSPHRASE"
 KEY_ENV = "EVIDENCEKIT_KEY"

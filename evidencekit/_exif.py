@@ -188,9 +188,13 @@ def _charset_text(raw: bytes, endian: str) -> Any:
 
 
 def _decode_ucs2(body: bytes, endian: str) -> str:
+    """UCS-2 in the TIFF byte order (Exif 2.32), unless a BOM or the zero high bytes of
+    Latin text show the writer used the other order, as some software does."""
     if body[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return body.decode("utf-16", "replace")
-    return body.decode("utf-16-be" if endian == ">" else "utf-16-le", "replace")
+    zeros_first, zeros_second = body[0::2].count(0), body[1::2].count(0)
+    little = zeros_second > zeros_first if zeros_first != zeros_second else endian != ">"
+    return body[: len(body) // 2 * 2].decode("utf-16-le" if little else "utf-16-be", "replace")
 
 
 def _utf8_or_hex(body: bytes, fallback: str | None = None) -> Any:

@@ -22,7 +22,7 @@ from . import _time
 from ._fs import CaseLock, atomic_write
 from ._version import __version__
 from .custody import CustodyRecord, append_record, make_record, parse_record, read_lines
-from .errors import CaseStateError, FormatError, InputError
+from .errors import CaseStateError, InputError
 from .manifest import Manifest, encode_manifest, new_manifest, parse_manifest
 from .signing import SigningKey
 

@@ -7,7 +7,6 @@ run, 4 internal error, 130 interrupted); data goes to stdout, people's messages 
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 import traceback

@@ -9,7 +9,6 @@ domain-separated hash `sha256("evidencekit/custody/v1\\0" || line)`; the first r
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import textwrap
 from collections.abc import Sequence

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 from .capture import capture
 from .case import init_case
 from .errors import CaseStateError
-from .signing import create_key, load_signing_key
+from .keystore import create_key, load_signing_key
 from .verify import verify
 
 Log = Callable[[str], None]

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evidencekit import signing
+from evidencekit import keystore, signing
 from evidencekit.errors import BadSignatureError, FormatError, InputError, SigningKeyError
 from evidencekit.signing import PublicKey
 
@@ -81,7 +81,7 @@ def sig_blob(key: signing.SigningKey, *, magic: bytes = b"SSHSIG", version: int 
 
 @needs_ssh_keygen
 def test_fingerprint_matches_ssh_keygen(home: Path) -> None:
-    info = signing.create_key("alice", passphrase=None)
+    info = keystore.create_key("alice", passphrase=None)
     pub = info.path.with_name("alice.pub")
     proc = run("ssh-keygen", "-lf", pub)
     assert proc.returncode == 0, text(proc)
@@ -106,7 +106,7 @@ def test_sign_ssh_is_accepted_by_ssh_keygen(tmp_path: Path, key: signing.Signing
 @needs_ssh_keygen
 @pytest.mark.parametrize("hash_alg", ["sha512", "sha256"])
 def test_ssh_keygen_signature_verifies_and_matches_ours(home: Path, tmp_path: Path, hash_alg: str) -> None:
-    info = signing.create_key("bob", passphrase=None)
+    info = keystore.create_key("bob", passphrase=None)
     data_file = tmp_path / "file"
     data_file.write_bytes(DATA)
     proc = run("ssh-keygen", "-Y", "sign", "-f", info.path, "-n", "evidencekit", "-O", f"hashalg={hash_alg}", data_file)
@@ -114,14 +114,14 @@ def test_ssh_keygen_signature_verifies_and_matches_ours(home: Path, tmp_path: Pa
     theirs = (tmp_path / "file.sig").read_bytes()
     assert signing.verify_ssh_signature(DATA, theirs) == info.public_key
     if hash_alg == "sha512":  # Ed25519 is deterministic, so the armoured bytes must match exactly
-        ours = signing.load_signing_key("bob", passphrase=None).sign_ssh(DATA)
+        ours = keystore.load_signing_key("bob", passphrase=None).sign_ssh(DATA)
         assert ours.encode() == theirs
 
 
 @needs_ssh_keygen
 def test_ssh_keygen_reads_encrypted_key_with_default_rounds(home: Path) -> None:
-    info = signing.create_key("carol", passphrase=b"correct horse")  # default kdf_rounds=64
-    assert info.encrypted and signing.key_is_encrypted(info.path)
+    info = keystore.create_key("carol", passphrase=b"correct horse")  # default kdf_rounds=64
+    assert info.encrypted and keystore.key_is_encrypted(info.path)
     blob = base64.b64decode("".join(info.path.read_text().splitlines()[1:-1]))
     assert blob.startswith(b"openssh-key-v1\x00" + sshstr(b"aes256-ctr") + sshstr(b"bcrypt"))
     rounds = struct.unpack(">I", blob[15 + 14 + 10 + 4 + 4 + 16 : 15 + 14 + 10 + 4 + 4 + 16 + 4])[0]
@@ -130,7 +130,7 @@ def test_ssh_keygen_reads_encrypted_key_with_default_rounds(home: Path) -> None:
     assert proc.returncode == 0, text(proc)
     assert proc.stdout.decode().split()[:2] == info.public_key.openssh().split()
     assert run("ssh-keygen", "-y", "-P", "wrong", "-f", info.path).returncode != 0
-    loaded = signing.load_signing_key("carol", passphrase=b"correct horse")
+    loaded = keystore.load_signing_key("carol", passphrase=b"correct horse")
     assert loaded.public == info.public_key
 
 
@@ -305,14 +305,14 @@ def test_non_ed25519_public_keys_are_format_errors(tmp_path: Path) -> None:
 
 def test_keys_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("EVIDENCEKIT_HOME", str(tmp_path))
-    assert signing.keys_home() == tmp_path
+    assert keystore.keys_home() == tmp_path
     monkeypatch.delenv("EVIDENCEKIT_HOME")
-    assert signing.keys_home().name.lower() == "evidencekit"
+    assert keystore.keys_home().name.lower() == "evidencekit"
 
 
 @posix_only
 def test_key_files_and_modes(home: Path) -> None:
-    info = signing.create_key("dave", passphrase=b"pw", kdf_rounds=FAST)
+    info = keystore.create_key("dave", passphrase=b"pw", kdf_rounds=FAST)
     assert info.path == home / "keys" / "dave"
     assert stat.S_IMODE(info.path.stat().st_mode) == 0o600
     assert stat.S_IMODE((home / "keys").stat().st_mode) == 0o700
@@ -320,34 +320,34 @@ def test_key_files_and_modes(home: Path) -> None:
 
 
 def test_wrong_or_missing_passphrase(home: Path) -> None:
-    signing.create_key("erin", passphrase=b"right", kdf_rounds=FAST)
+    keystore.create_key("erin", passphrase=b"right", kdf_rounds=FAST)
     with pytest.raises(SigningKeyError, match="wrong passphrase for key 'erin'") as caught:
-        signing.load_signing_key("erin", passphrase=b"wrong")
+        keystore.load_signing_key("erin", passphrase=b"wrong")
     assert caught.value.path and caught.value.hint
     with pytest.raises(SigningKeyError):
-        signing.load_signing_key("erin", passphrase=None)
-    assert signing.load_signing_key("erin", passphrase=b"right").name == "erin"
+        keystore.load_signing_key("erin", passphrase=None)
+    assert keystore.load_signing_key("erin", passphrase=b"right").name == "erin"
 
 
 def test_unencrypted_key_ignores_passphrase(home: Path) -> None:
-    info = signing.create_key("frank", passphrase=None)
-    assert not info.encrypted and not signing.key_is_encrypted(info.path)
-    assert signing.load_signing_key("frank", passphrase=b"anything").public == info.public_key
+    info = keystore.create_key("frank", passphrase=None)
+    assert not info.encrypted and not keystore.key_is_encrypted(info.path)
+    assert keystore.load_signing_key("frank", passphrase=b"anything").public == info.public_key
 
 
 def test_create_refuses_overwrite(home: Path) -> None:
-    first = signing.create_key("grace", passphrase=None)
+    first = keystore.create_key("grace", passphrase=None)
     before = first.path.read_bytes()
     with pytest.raises(SigningKeyError, match="already exists") as caught:
-        signing.create_key("grace", passphrase=None)
+        keystore.create_key("grace", passphrase=None)
     assert "grace" in str(caught.value) and caught.value.hint
     assert first.path.read_bytes() == before
 
 
 def test_empty_passphrase_is_refused(home: Path) -> None:
     with pytest.raises(SigningKeyError, match="empty passphrase"):
-        signing.create_key("heidi", passphrase=b"")
-    assert signing.list_keys() == []
+        keystore.create_key("heidi", passphrase=b"")
+    assert keystore.list_keys() == []
 
 
 @pytest.mark.parametrize(
@@ -355,28 +355,28 @@ def test_empty_passphrase_is_refused(home: Path) -> None:
 )
 def test_bad_names_are_rejected(home: Path, name: str) -> None:
     with pytest.raises(InputError) as caught:
-        signing.create_key(name, passphrase=None)
+        keystore.create_key(name, passphrase=None)
     assert caught.value.hint and "64" in caught.value.hint
     assert not (home / "keys").exists() or not any((home / "keys").iterdir())
 
 
 @pytest.mark.parametrize("name", ["a", "A.b_c@d-e", "x" * 64, "0key"])
 def test_good_names_are_accepted(home: Path, name: str) -> None:
-    assert signing.create_key(name, passphrase=None).name == name
+    assert keystore.create_key(name, passphrase=None).name == name
 
 
 def test_list_and_get_key_info(home: Path) -> None:
-    assert signing.list_keys() == []
-    signing.create_key("zed", passphrase=None)
-    signing.create_key("amy", passphrase=b"pw", kdf_rounds=FAST)
+    assert keystore.list_keys() == []
+    keystore.create_key("zed", passphrase=None)
+    keystore.create_key("amy", passphrase=b"pw", kdf_rounds=FAST)
     keys = home / "keys"
     (keys / "notes.txt").write_text("not a key")
     (keys / ".amy.abc.tmp").write_text("leftover")
     (keys / "orphan.pub").write_text("ssh-ed25519 AAAA\n")
     (keys / "binary").write_bytes(b"\xff\x00")
     (keys / "sub").mkdir()
-    assert [info.name for info in signing.list_keys()] == ["amy", "zed"]
-    amy = signing.get_key_info("amy")
+    assert [info.name for info in keystore.list_keys()] == ["amy", "zed"]
+    amy = keystore.get_key_info("amy")
     assert amy.to_json() == {
         "name": "amy",
         "fingerprint": amy.public_key.fingerprint,
@@ -385,23 +385,23 @@ def test_list_and_get_key_info(home: Path) -> None:
         "encrypted": True,
     }
     with pytest.raises(SigningKeyError) as caught:
-        signing.get_key_info("nobody")
+        keystore.get_key_info("nobody")
     hint = caught.value.hint or ""
     assert "evidencekit keys create --name nobody" in hint and "amy, zed" in hint
 
 
 def test_export_key(home: Path, tmp_path: Path) -> None:
-    info = signing.create_key("ivan", passphrase=b"pw", kdf_rounds=FAST)
+    info = keystore.create_key("ivan", passphrase=b"pw", kdf_rounds=FAST)
     out = tmp_path / "out"
-    paths = signing.export_key("ivan", out)
+    paths = keystore.export_key("ivan", out)
     assert paths == [out / "ivan.pub", out / "ivan.pem"]
     assert PublicKey.from_file(paths[0]) == PublicKey.from_file(paths[1]) == info.public_key
     assert paths[0].read_text() == info.public_key.openssh("ivan") + "\n"
     assert "PRIVATE" not in paths[0].read_text() + paths[1].read_text()
-    assert signing.export_key("ivan", out) == paths  # identical files: fine
+    assert keystore.export_key("ivan", out) == paths  # identical files: fine
     paths[1].write_text("something else")
     with pytest.raises(InputError):
-        signing.export_key("ivan", out)
+        keystore.export_key("ivan", out)
     assert paths[1].read_text() == "something else"
 
 
