@@ -78,6 +78,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=3, help="repeats per scenario; min and median are reported")
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run (64 MiB, 20 screenshots)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (data and last cases)")
+    parser.add_argument("--settle", type=float, default=0.0, metavar="SECONDS",
+                        help="before each measurement, wait up to SECONDS for other processes to use at most "
+                             f"{NOISY:.0%} of the CPU (for shared machines; default 0: do not wait)")
     parser.add_argument("--only", choices=("big", "screenshots"), default=None, help="run one scenario only")
     args = parser.parse_args(argv)
     if args.big_size is None:
@@ -237,21 +240,22 @@ def decode_all(paths: list[Path]) -> None:
 
 
 def _machine_busy() -> float | None:
-    """CPU seconds all processes have used since boot (Linux /proc/stat), or None elsewhere."""
+    """User-space CPU seconds all processes have used since boot (Linux /proc/stat), or None elsewhere."""
     try:
         with open("/proc/stat", encoding="ascii") as info:
             fields = [int(v) for v in info.readline().split()[1:]]
     except (OSError, ValueError):
         return None
-    busy = sum(fields[:3]) + sum(fields[5:7])  # user nice system (idle iowait) irq softirq
+    # user + nice only: kernel time also holds this process's own writeback (flusher threads)
+    busy = fields[0] + fields[1]
     return busy / (os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100)
 
 
 class Timer:
     """Wall time and CPU time of a block: this process's (user, system; all threads) and others'.
 
-    `others` is the share of the machine's CPU capacity that other processes used meanwhile
-    (Linux only, else 0): a busy neighbour inflates both references and captures.
+    `others` is the share of the machine's CPU capacity that other processes used in user space
+    meanwhile (Linux only, else 0): a busy neighbour inflates both references and captures.
     """
 
     def __enter__(self) -> Timer:
@@ -268,12 +272,30 @@ class Timer:
         busy = _machine_busy()
         self.others = 0.0
         if busy is not None and self._busy is not None and self.wall > 0:
-            other_seconds = max(0.0, (busy - self._busy) - self.user - self.sys)
+            other_seconds = max(0.0, (busy - self._busy) - self.user)
             self.others = min(1.0, other_seconds / (self.wall * (os.cpu_count() or 1)))
 
 
+SETTLE = {"seconds": 0.0}  # --settle: how long to wait for other processes to quieten before a measurement
+
+
+def settle() -> None:
+    """Wait (up to --settle seconds) until other processes use at most NOISY of the CPU for 1 s."""
+    deadline = time.monotonic() + SETTLE["seconds"]
+    waited = False
+    while time.monotonic() < deadline:
+        with Timer() as probe:
+            time.sleep(1.0)
+        if probe.others <= NOISY:
+            break
+        if not waited:
+            log(f"    waiting for other processes to quieten (they use {probe.others:.0%} of the CPU)")
+            waited = True
+
+
 def measure(fn: Callable[[], Any], before: Callable[[], None]) -> tuple[Timer, Any]:
-    """Sync, run `before` (warming), then time `fn`."""
+    """Wait for a quiet machine (--settle), sync, run `before` (warming), then time `fn`."""
+    settle()
     if hasattr(os, "sync"):
         os.sync()
     before()
@@ -489,7 +511,7 @@ def report_big(big: dict[str, Any]) -> None:
     print(_line("  capture without the sync", big["capture_no_sync"]))
     print(_line("  capture CPU user (all threads)", big["cap_user"]))
     print(_line("  capture CPU system", big["cap_sys"]))
-    print(_line("  info: CPU used by other processes (share)", _percent(big["others"]), "%"))
+    print(_line("  info: CPU used by other processes", _percent(big["others"]), "%"))
     print(_line("ratio capture / reference", big["ratio"], "x"))
     print(_line("ratio capture without sync / reference", big["ratio_no_sync"], "x"))
     print(f"  aim <= {AIM}x: {_verdict(big['ratio'])} with the sync (median), "
@@ -506,7 +528,7 @@ def report_screenshots(shots: dict[str, Any], cores: int) -> None:
     print(_line("  capture without the sync", shots["capture_no_sync"]))
     print(_line("  capture CPU user (all threads)", shots["cap_user"]))
     print(_line("  capture CPU system", shots["cap_sys"]))
-    print(_line("  info: CPU used by other processes (share)", _percent(shots["others"]), "%"))
+    print(_line("  info: CPU used by other processes", _percent(shots["others"]), "%"))
     print(_line("ratio capture / reference", shots["ratio"], "x"))
     print(_line("ratio capture without sync / reference", shots["ratio_no_sync"], "x"))
     print(f"  aim <= {AIM}x: {_verdict(shots['ratio'])} with the sync (median), "
@@ -532,6 +554,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.workdir is not None:
         args.workdir.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="evidencekit-bench-", dir=args.workdir))
+    SETTLE["seconds"] = args.settle
     started = time.perf_counter()
     out: dict[str, Any] = {"aim": AIM, "quick": args.quick, "repeat": args.repeat, "machine": machine()}
     try:

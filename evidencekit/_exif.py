@@ -17,6 +17,8 @@ from PIL import Image
 from PIL.ExifTags import GPSTAGS, TAGS
 from PIL.TiffImagePlugin import IFDRational
 
+from .errors import FormatError
+
 IFD_EXIF, IFD_GPS, IFD_INTEROP = 0x8769, 0x8825, 0xA005
 #: Longest bytes value (and longest list) kept whole; longer ones are cut and marked.
 MAX_BYTES = 4096
@@ -31,8 +33,11 @@ _INTEROP_NAMES = {1: "InteropIndex", 2: "InteropVersion"}
 _JIS_CODECS = ("iso2022_jp", "shift_jis", "euc_jp")
 
 
-class InvalidGPS(ValueError):
-    """A GPS IFD whose coordinates cannot be turned into a position (message says why)."""
+class InvalidGPS(FormatError):
+    """A GPS IFD whose coordinates cannot be turned into a position (message says why).
+
+    Internal: `gps_summary` turns it into `{"invalid": reason}`; it never leaves this module.
+    """
 
 
 @dataclass(slots=True)
@@ -285,7 +290,8 @@ def _coordinate(gps: dict[int, Any], value_tag: int, ref_tag: int, refs: tuple[s
         raise InvalidGPS(f"{name} is {decimal_text(degrees, 7)} degrees; expected at most {limit}")
     ref = text_value(gps.get(ref_tag))
     if ref is None or ref.upper() not in refs:
-        raise InvalidGPS(f"{GPSTAGS[ref_tag]} is {ref!r}; expected {refs[0]!r} or {refs[1]!r}")
+        found = "missing" if ref is None else f"{ref!r}"
+        raise InvalidGPS(f"{GPSTAGS[ref_tag]} is {found}; expected {refs[0]!r} or {refs[1]!r}")
     return -degrees if ref.upper() == refs[1] else degrees
 
 

@@ -38,6 +38,8 @@ def place(case_root: Path, temp: Path, sha256: str) -> str:
     relpath = object_path(sha256)
     target = case_root / relpath
     target.parent.mkdir(parents=True, exist_ok=True)
+    if not hasattr(os, "sync"):  # Windows: no global sync, so flush each object while it is writable
+        _fsync_file(temp)
     make_read_only(temp)
     if target.exists():
         discard(temp)
@@ -51,18 +53,19 @@ def place(case_root: Path, temp: Path, sha256: str) -> str:
     return relpath
 
 
-def sync_store(paths: list[Path]) -> None:
-    """Make the given new objects durable before the manifest names them.
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
-    One `os.sync()` where the OS has it (cheaper than an fsync per small file),
-    otherwise an fsync of each file.
+
+def sync_store() -> None:
+    """Make new objects durable before the manifest names them (spec case-layout §3 step 1).
+
+    One `os.sync()` where the OS has it (cheaper than an fsync per small file); on
+    Windows each object was already flushed by `place()`.
     """
     if hasattr(os, "sync"):
         os.sync()
-        return
-    for path in paths:  # pragma: no cover - Windows
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

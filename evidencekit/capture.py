@@ -278,11 +278,15 @@ def _run(case: Case, base_revision: int, found: list[Found], ctx: CaptureContext
     with _journal.Writer(case, base_revision) as journal, ThreadPoolExecutor(_workers()) as pool:
         futures: dict[int, Future[dict[str, Any]]] = {
             i: pool.submit(capture_file, case, f, ctx, progress) for i, f in enumerate(found) if f.kind == "file"}
-        for index, item in enumerate(found):
-            entry = _outcome(item, futures.get(index), ctx, result)
-            if entry is not None:
-                journal.append(entry)
-                entries.append(entry)
+        try:
+            for index, item in enumerate(found):
+                entry = _outcome(item, futures.get(index), ctx, result)
+                if entry is not None:
+                    journal.append(entry)
+                    entries.append(entry)
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C: stop; the journal keeps what was saved
+            raise
     return entries
 
 
@@ -313,7 +317,7 @@ def _size(path: str) -> int:
 
 def _commit_capture(case: Case, manifest: Manifest, entries: list[dict[str, Any]], ctx: CaptureContext,
                     result: CaptureResult) -> None:
-    sync_store([case.root / e["object"] for e in entries if e.get("object")])
+    sync_store()
     ids = list(dict.fromkeys(s["id"] for s in result.items))
     details: dict[str, Any] = {
         "files": len(result.items), "new_items": sum(1 for s in result.items if s["new"]),

@@ -62,17 +62,10 @@ except ImportError:  # optional extra: evidencekit[pdq]
     pdqhash = None
 
 _OPEN_LOCK = threading.Lock()
-_FORMATS = {
-    "image/jpeg": ("JPEG",),  # the JPEG opener also returns multi-picture (MPO) files
-    "image/png": ("PNG",),
-    "image/gif": ("GIF",),
-    "image/webp": ("WEBP",),
-    "image/tiff": ("TIFF",),
-    "image/bmp": ("BMP", "DIB"),
-    "image/heic": ("HEIF",),
-    "image/heif": ("HEIF",),
-    "image/avif": ("AVIF",),
-}
+# The only Pillow openers each media type may use (the JPEG one also returns MPO files).
+_FORMATS = {"image/jpeg": ("JPEG",), "image/png": ("PNG",), "image/gif": ("GIF",), "image/webp": ("WEBP",),
+            "image/tiff": ("TIFF",), "image/bmp": ("BMP", "DIB"), "image/heic": ("HEIF",),
+            "image/heif": ("HEIF",), "image/avif": ("AVIF",)}
 # EXIF orientation -> the transpose that shows the image upright (as PIL.ImageOps.exif_transpose).
 _UPRIGHT = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -87,8 +80,11 @@ _DECODER_ORIENTED = ("TIFF", "HEIF")  # Pillow's TIFF loader and pillow-heif tur
 _PDQ_MISSING = "PDQ hashing is not installed; install evidencekit[pdq]"
 
 
-class _Refused(Exception):
-    """An image this module will not decode; the message is the reason given to the caller."""
+class _Refused(InputError):
+    """An image this module will not decode; the message is the reason given to the caller.
+
+    Internal: `analyze_image` turns it into `{"status": "failed", "reason": ...}`.
+    """
 
 
 def analyze_image(source: bytes | Path, *, media_type: str, name: str = "") -> dict[str, Any]:
@@ -155,7 +151,7 @@ def _analyze(fp: IO[bytes], media_type: str, name: str) -> dict[str, Any]:
         early = None if im.format == "PNG" else _read_exif(im)  # PNG: getexif() would decode
         facts = {"format": im.format, **_stored_size(im, early), "mode": im.mode, "frames": frames}
         basis = _decode(im)
-        data = early or _read_exif(im)
+        data = early if early is not None else _read_exif(im)
         png_text = _png_text(im)
         xmp = _xmp_bytes(im, data)
         pixels = _working_pixels(im, basis, data)

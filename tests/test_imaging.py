@@ -21,6 +21,7 @@ import imagehash
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, PngImagePlugin
+from PIL.TiffImagePlugin import IFDRational
 
 from evidencekit import imaging
 from evidencekit._canonical import dumps
@@ -222,6 +223,52 @@ def test_canon_40d() -> None:
     assert result["datetime_original"] == {"text": "2008:05:30 15:56:01", "offset": None, "subsec": "00"}
     assert result["exif"]["ExposureTime"] == [1, 160]
     assert result["screenshot"]["likely"] is False
+
+
+def _jpeg_with(exif: Image.Exif) -> dict[str, Any]:
+    return _analyze(_encode(Image.new("RGB", (32, 32)), "JPEG", exif=exif.tobytes()))
+
+
+def test_gps_south_west_and_below_sea_level() -> None:
+    exif = Image.Exif()
+    gps = exif.get_ifd(0x8825)
+    gps.update({1: "S", 2: (IFDRational(3), IFDRational(8), IFDRational(2844, 100)), 3: "W",
+                4: (IFDRational(101), IFDRational(41), IFDRational(0)), 5: b"\x01", 6: IFDRational(125, 10)})
+    result = _jpeg_with(exif)["gps"]
+    assert (result["latitude"], result["longitude"], result["altitude_m"]) == ("-3.1412333", "-101.6833333", "-12.50")
+    assert result["raw"]["GPSAltitudeRef"] == 1
+
+
+@pytest.mark.parametrize(("latitude", "ref", "words"), [
+    ((IFDRational(3, 0), IFDRational(8), IFDRational(0)), "N", "zero denominator"),
+    ((IFDRational(95), IFDRational(0), IFDRational(0)), "N", "at most 90"),
+    ((IFDRational(5), IFDRational(0), IFDRational(0)), None, "GPSLatitudeRef is missing"),
+])
+def test_invalid_gps_is_reported_with_the_raw_tags(latitude: tuple[Any, ...], ref: str | None, words: str) -> None:
+    exif = Image.Exif()
+    gps = exif.get_ifd(0x8825)
+    gps[2] = latitude
+    if ref:
+        gps[1] = ref
+    result = _jpeg_with(exif)["gps"]
+    assert words in result["invalid"] and "latitude" not in result
+    assert "GPSLatitude" in result["raw"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_exif_text_and_bytes(encoding: str) -> None:
+    exif = Image.Exif()
+    exif[0x9C9C] = "Komen saya".encode("utf-16-le") + b"\x00\x00"  # XPComment
+    inner = exif.get_ifd(0x8769)
+    inner[0x9286] = b"UNICODE\x00" + "Tangkapan layar 截屏".encode(encoding)  # UserComment
+    inner[0xA40B] = bytes(range(256)) * 20  # DeviceSettingDescription, 5120 bytes
+    inner[0x9003], inner[0x9011], inner[0x9291] = "2024:01:02 10:11:12", "+08:00", "123"
+    result = _jpeg_with(exif)
+    assert result["exif"]["XPComment"] == "Komen saya"
+    assert result["exif"]["UserComment"] == "Tangkapan layar 截屏"
+    long = result["exif"]["DeviceSettingDescription"]
+    assert long == {"hex": (bytes(range(256)) * 16).hex(), "truncated": True, "bytes": 5120}
+    assert result["datetime_original"] == {"text": "2024:01:02 10:11:12", "offset": "+08:00", "subsec": "123"}
 
 
 # ---------------------------------------------------------------- screenshots
