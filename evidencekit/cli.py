@@ -20,6 +20,7 @@ from . import _cli_support as ui
 import evidencekit as api
 from ._version import __version__
 from .errors import EvidenceKitError, VerificationError
+from .imaging import PDQ_AVAILABLE
 
 _STATE = {"debug": False, "json": False}
 
@@ -186,6 +187,8 @@ def _render_capture(data: dict[str, Any], as_json: bool) -> None:
         ui.say(f"skipped: {row['path']}: {row['reason']}")
     for row in data["failed"]:
         ui.say(f"NOT captured: {row['path']}: {row['reason']}")
+    if not PDQ_AVAILABLE and any(r["analysis"] == "ok" for r in data["items"]):
+        ui.say("note: PDQ hashes were not computed (install evidencekit[pdq]); pHash and dHash were")
     new = sum(1 for r in data["items"] if r["new"])
     ui.say(f"saved {len(data['items'])} file(s): {new} new, {len(data['items']) - new} already in the case")
 

@@ -17,7 +17,8 @@ Invariants:
   header read, which is cheap. (Other code that changes warning filters on another thread at
   the same moment can still race with it: a limit of `warnings.catch_warnings` before 3.14.)
 - **One global setting.** Pillow checks only its own `PIL.Image.MAX_IMAGE_PIXELS`, so importing
-  this module sets it to `MAX_PIXELS` (Pillow's default is 89,478,485).
+  this module sets it to `MAX_JPEG_PIXELS` (Pillow's default is 89,478,485); other formats
+  are held to the stricter `MAX_PIXELS` by our own check before decoding.
 """
 
 from __future__ import annotations
@@ -40,13 +41,16 @@ from . import _exif, _screenshot
 from .errors import InputError
 from .media import IMAGE_TYPES
 
-#: Most pixels (width x height) an image may declare; larger ones are refused as possible
-#: decompression bombs. Also set as `PIL.Image.MAX_IMAGE_PIXELS` at import (see above).
+#: Most pixels (width x height) a fully decoded image may declare; larger ones are refused as
+#: possible decompression bombs.
 MAX_PIXELS = 100_000_000
+#: JPEGs are decoded DCT-scaled (at most 1/8 on each side), so they may declare more: a
+#: 200 MP phone photo decodes as about 3 MP. Also set as `PIL.Image.MAX_IMAGE_PIXELS`.
+MAX_JPEG_PIXELS = 1_000_000_000
 #: Pixels are reduced to about this size (long side 512-1023) before perceptual hashing.
 HASH_TARGET = 512
 
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS
 
 try:
     import pillow_heif
@@ -78,6 +82,8 @@ _UPRIGHT = {
 }
 _DECODER_ORIENTED = ("TIFF", "HEIF")  # Pillow's TIFF loader and pillow-heif turn pixels upright
 _PDQ_MISSING = "PDQ hashing is not installed; install evidencekit[pdq]"
+#: Whether PDQ hashes are computed here (the optional `evidencekit[pdq]` extra).
+PDQ_AVAILABLE = pdqhash is not None
 
 
 class _Refused(InputError):
@@ -147,7 +153,7 @@ def _binary(source: bytes | Path) -> Iterator[IO[bytes]]:
 def _analyze(fp: IO[bytes], media_type: str, name: str) -> dict[str, Any]:
     im, frames = _open(fp, _FORMATS[media_type])
     with im:
-        _check_pixels(im.width, im.height)
+        _check_pixels(im.width, im.height, MAX_JPEG_PIXELS if im.format in ("JPEG", "MPO") else MAX_PIXELS)
         early = None if im.format == "PNG" else _read_exif(im)  # PNG: getexif() would decode
         facts = {"format": im.format, **_stored_size(im, early), "mode": im.mode, "frames": frames}
         basis = _decode(im)
@@ -173,10 +179,10 @@ def _open(fp: IO[bytes], formats: tuple[str, ...]) -> tuple[Image.Image, int]:
             raise
 
 
-def _check_pixels(width: int, height: int) -> None:
-    """Our own limit, in case `PIL.Image.MAX_IMAGE_PIXELS` was raised after this module loaded."""
-    if width * height > MAX_PIXELS:
-        raise _Refused(_bomb_reason(f"{width}x{height} = {width * height}", MAX_PIXELS))
+def _check_pixels(width: int, height: int, limit: int) -> None:
+    """Our own limit, per format (Pillow's global one is the loosest, for draft-decoded JPEGs)."""
+    if width * height > limit:
+        raise _Refused(_bomb_reason(f"{width}x{height} = {width * height}", limit))
 
 
 def _bomb_reason(pixels: str, limit: int) -> str:

@@ -26,7 +26,7 @@ from PIL.TiffImagePlugin import IFDRational
 from evidencekit import imaging
 from evidencekit._canonical import dumps
 from evidencekit.errors import InputError
-from evidencekit.imaging import MAX_PIXELS, analyze_image
+from evidencekit.imaging import MAX_JPEG_PIXELS, MAX_PIXELS, analyze_image
 from evidencekit.media import SNIFF_BYTES, sniff_media_type
 
 REAL_IMAGES = Path(__file__).resolve().parents[2] / "shared" / "real-images"
@@ -415,7 +415,15 @@ def test_bomb_made_by_pillow_is_refused() -> None:
     data = _encode(Image.new("1", (10500, 10000)), "PNG")
     result = _analyze(data)
     assert result["status"] == "failed" and "105000000" in result["reason"]
-    assert Image.MAX_IMAGE_PIXELS == MAX_PIXELS
+    assert Image.MAX_IMAGE_PIXELS == MAX_JPEG_PIXELS
+
+
+def test_huge_jpeg_is_analysed_from_its_draft_not_refused() -> None:
+    # a 120 MP JPEG (a high-resolution phone photo) decodes DCT-scaled, so it is not a bomb
+    data = _encode(Image.new("RGB", (12000, 10000), (90, 120, 150)), "JPEG")
+    result = _analyze(data)
+    assert result["status"] == "ok" and result["width"] == 12000
+    assert result["perceptual"]["basis"].startswith("jpeg draft 1/8")
 
 
 def test_truncated_and_damaged_images_fail_with_reasons() -> None:
