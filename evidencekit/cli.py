@@ -197,17 +197,22 @@ def _render_capture(data: dict[str, Any], as_json: bool) -> None:
 @click.argument("case_arg", metavar="[CASE]", required=False)
 @click.option("--trust", multiple=True, metavar="FINGERPRINT|KEYFILE",
               help="A signer you trust: SHA256:… fingerprint or a .pub/.pem file. Repeatable.")
+@click.option("--record", is_flag=True, help="If all is well, add a signed 'verify' record to the custody log.")
 @case_option
+@key_option
+@passfile_option
 @json_option
-def verify(case_arg: str | None, trust: tuple[str, ...], case_dir: str | None, as_json: bool) -> None:
+def verify(case_arg: str | None, trust: tuple[str, ...], record: bool, case_dir: str | None, key_name: str | None,
+           passphrase_file: str | None, as_json: bool) -> None:
     """Check that nothing in the case changed; list every problem.
 
-    Example: evidencekit verify my-case --trust SHA256:0bXEiCsw…
+    Example: evidencekit verify my-case --trust SHA256:0bXEiCsw… --record
     """
     case = ui.find_case(case_arg or case_dir)
+    key = ui.load_key(key_name, passphrase_file, case) if record else None
     with ui.Progress("verifying") as bar:
         report = api.verify(case, trusted_keys=api.parse_trust(trust), progress=bar.advance,
-                            on_total=bar.set_total, raise_on_failure=False)
+                            on_total=bar.set_total, raise_on_failure=False, record_key=key)
     _render_report(report.to_json(), as_json)
     if not report.ok:
         raise VerificationError(f"verification failed: {len(report.failures)} problem(s)", report.failures, report)

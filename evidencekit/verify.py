@@ -17,13 +17,13 @@ from typing import Any
 
 from . import case as layout
 from ._fs import is_atomic_leftover, safe_relpath
-from .case import Case, allowed_signers_bytes, expected_key_files, key_file_stem
+from .case import Case, allowed_signers_bytes, ensure_consistent, expected_key_files, key_file_stem
 from .custody import CustodyRecord, check_log, read_lines
 from .digest import hash_file
 from .errors import (FAILING_KINDS, BadSignatureError, EvidenceKitError, FormatError, InputError, Problem,
                      VerificationError)
 from .manifest import Manifest, parse_manifest
-from .signing import PublicKey, is_canonical_ssh_signature, verify_raw_signature, verify_ssh_signature
+from .signing import PublicKey, SigningKey, is_canonical_ssh_signature, verify_raw_signature, verify_ssh_signature
 
 Progress = Callable[[int], None]
 
@@ -77,10 +77,12 @@ def parse_trust(values: Iterable[str]) -> set[str]:
 
 def verify(case: Case | str | os.PathLike[str], *, trusted_keys: Iterable[str] = (),
            progress: Progress | None = None, on_total: Callable[[int], None] | None = None,
-           raise_on_failure: bool = True) -> VerificationReport:
+           raise_on_failure: bool = True, record_key: SigningKey | None = None) -> VerificationReport:
     """Verify a case; return the report if intact, else raise `VerificationError` with it.
 
-    With `raise_on_failure=False` the report is returned either way (check `.ok`).
+    With `raise_on_failure=False` the report is returned either way (check `.ok`). With
+    `record_key`, a passing verification is added to the custody log as a `verify` record
+    signed by that key (a failing case is never re-signed: that could hide tampering).
 
     `trusted_keys` are fingerprints (`SHA256:…`): when given, any signer outside them is
     an `untrusted-signer` problem; when empty, each signer is reported as an
@@ -97,11 +99,25 @@ def verify(case: Case | str | os.PathLike[str], *, trusted_keys: Iterable[str] =
         _check_items(case, manifest, report, progress, on_total)
         _check_key_files(case, manifest, report)
     _check_unexpected(case, manifest, report)
+    if record_key is not None and not report.failures:
+        _record(case, report, record_key)
     if report.failures and raise_on_failure:
         count = len(report.failures)
         raise VerificationError(f"verification failed: {count} problem{'s' if count != 1 else ''} found",
                                 report.failures, report)
     return report
+
+
+def _record(case: Case, report: VerificationReport, key: SigningKey) -> None:
+    with case.lock():
+        ensure_consistent(case)
+        _, manifest = case.read_manifest()
+        trusted = [s["fingerprint"] for s in report.signers if s["trusted"]]
+        details = {"result": "match", "items": report.items, "stored": report.stored,
+                   "hash_only": report.hash_only, "custody_records": report.custody_records, "trusted": trusted}
+        case.commit(manifest, key=key, action="verify", note="every stored file, signature and record checked",
+                    details=details)
+    report.custody_records += 1
 
 
 def is_intact(case: Case | str | os.PathLike[str], *, trusted_keys: Iterable[str] = ()) -> bool:

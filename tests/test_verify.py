@@ -183,3 +183,17 @@ def test_last_custody_record_matches_sha256sum_of_manifest(captured: ek.Case) ->
     last = ek.custody_log(captured)[-1]
     assert last["manifest_sha256"] == hashlib.sha256((captured.root / MANIFEST).read_bytes()).hexdigest()
     assert os.path.getsize(captured.root / MANIFEST) > 0
+
+
+def test_record_adds_a_verify_record_only_when_intact(captured: ek.Case, key: ek.SigningKey) -> None:
+    ek.verify(captured, trusted_keys={key.public.fingerprint}, record_key=key)
+    last = ek.custody_log(captured)[-1]
+    assert last["action"] == "verify" and last["details"]["result"] == "match"
+    assert last["details"]["trusted"] == [key.public.fingerprint]
+    ek.verify(captured)
+    item = captured.read_manifest()[1]["items"][0]
+    make_writable_tree(captured.root)
+    (captured.root / item["object"]).write_bytes(b"tampered")
+    with pytest.raises(ek.VerificationError):
+        ek.verify(captured, record_key=key)
+    assert ek.custody_log(captured)[-1]["action"] == "verify" and len(ek.custody_log(captured)) == 3
