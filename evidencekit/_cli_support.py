@@ -127,9 +127,14 @@ class Progress:
         self.close()
 
 
+#: Set once a command has written its JSON document, so an error after it adds no second one.
+EMITTED = {"json": False}
+
+
 def emit_json(value: Any) -> None:
     """Write a JSON document to stdout (sorted keys, UTF-8, one document)."""
     click.echo(json.dumps(value, sort_keys=True, ensure_ascii=False, indent=2))
+    EMITTED["json"] = True
 
 
 def say(message: str) -> None:

@@ -371,7 +371,7 @@ def _print_error(exc: EvidenceKitError) -> None:
     click.echo(f"error: {exc}", err=True)
     if exc.hint:
         click.echo(f"hint: {exc.hint}", err=True)
-    if _STATE["json"] and not isinstance(exc, VerificationError):
+    if _STATE["json"] and not ui.EMITTED["json"]:
         ui.emit_json({"ok": False, "error": {"message": str(exc), "hint": exc.hint, "path": exc.path,
                                              "exit_code": exc.exit_code}})
 

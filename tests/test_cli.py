@@ -102,7 +102,7 @@ def test_capture_with_a_missing_path_saves_the_rest_and_exits_3(cli_case: Path, 
     extra.write_text("new evidence")
     result = run("capture", "--case", str(cli_case), str(tmp_path / "missing.png"), str(extra), "--json")
     assert result.returncode == 3
-    assert "NOT captured" not in result.stdout
+    assert json.loads(result.stdout)["failed"][0]["path"].endswith("missing.png")  # one JSON document
     assert "could not be captured" in result.stderr
     ids = [i["id"] for i in json.loads(run("items", "--case", str(cli_case), "--json").stdout)]
     assert ids == ["E0001", "E0002", "E0003", "E0004"]
