@@ -317,10 +317,10 @@ class SyncProbe:
         self.seconds: list[float] = []
         capture_module.sync_store = self._timed  # type: ignore[assignment]
 
-    def _timed(self, paths: list[Path]) -> None:
+    def _timed(self, *args: Any, **kwargs: Any) -> None:
         start = time.perf_counter()
         try:
-            self._original(paths)
+            self._original(*args, **kwargs)
         finally:
             self.seconds.append(time.perf_counter() - start)
 

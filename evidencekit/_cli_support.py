@@ -32,12 +32,18 @@ def find_case(option: str | None) -> Case:
 
 
 def read_passphrase_file(path: str) -> bytes:
-    """The first line of a passphrase file (without its line ending)."""
+    """The first line of a passphrase file (without its line ending); warns if others may read it."""
     try:
         data = Path(path).read_bytes()
+        mode = os.stat(path).st_mode
     except OSError as exc:
         raise SigningKeyError(f"cannot read the passphrase file: {exc.strerror}", path=path) from exc
-    return data.splitlines()[0] if data.strip() else b""
+    if not data.strip():
+        raise SigningKeyError("the passphrase file is empty", path=path,
+                              hint="write the passphrase on the first line of the file")
+    if sys.platform != "win32" and mode & 0o077:
+        say(f"warning: {path} can be read by other users of this computer; run: chmod 600 {path}")
+    return data.splitlines()[0]
 
 
 def get_passphrase(passphrase_file: str | None, *, prompt: str, confirm: bool = False) -> bytes:
@@ -69,7 +75,7 @@ def choose_key_name(option: str | None, case: Case | None = None) -> str:
     if len(keys) == 1:
         return keys[0].name
     names = ", ".join(k.name for k in keys) or "none yet"
-    raise SigningKeyError(f"which signing key should be used? (keys: {names})",
+    raise SigningKeyError(f"which key? there is not exactly one key on this computer (keys: {names})",
                           hint=f"pass --key NAME or set {KEY_ENV}; create one with `evidencekit keys create --name NAME`")
 
 

@@ -41,6 +41,15 @@ def stamp(now: datetime | None = None) -> dict[str, str]:
     return {"utc": utc_text(moment), "offset": format_offset(moment.utcoffset())}
 
 
+def local_text(stamp_: dict[str, str]) -> str:
+    """A stamp for people: local time with its offset, then UTC (`2026-03-14 21:05:09 +08:00 (13:05:09 UTC)`)."""
+    moment = datetime.strptime(stamp_["utc"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    sign = -1 if stamp_["offset"].startswith("-") else 1
+    hours, minutes = stamp_["offset"][1:].split(":")
+    local = moment + sign * timedelta(hours=int(hours), minutes=int(minutes))
+    return f"{local:%Y-%m-%d %H:%M:%S} {stamp_['offset']} ({moment:%H:%M:%S} UTC)"
+
+
 def ns_to_utc_text(ns: int) -> str:
     """Render a file-system time in nanoseconds since the epoch as UTC text, keeping nanoseconds."""
     seconds, frac = divmod(ns, 1_000_000_000)

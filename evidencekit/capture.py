@@ -235,7 +235,7 @@ def _workers() -> int:
 
 
 def capture(
-    case: Case,
+    case: Case | str | os.PathLike[str],
     paths: Sequence[str | os.PathLike[str]],
     *,
     key: SigningKey,
@@ -257,6 +257,7 @@ def capture(
     """
     if not paths:
         raise InputError("no files or folders were given to capture", hint="name at least one file or folder")
+    case = Case.coerce(case)
     ctx = CaptureContext(key, source, url, platform, note, hash_only, now)
     result = CaptureResult()
     with case.lock():
@@ -265,7 +266,10 @@ def capture(
         found = list(walk_inputs([os.fspath(p) for p in paths], exclude=case.root.resolve()))
         entries = _run(case, manifest["revision"], found, ctx, result, progress, on_total)
         result.items = apply_entries(manifest, entries)
-        _commit_capture(case, manifest, entries, ctx, result)
+        if entries:
+            _commit_capture(case, manifest, entries, ctx, result)
+        else:
+            _journal.clear(case)  # nothing was captured: the case is unchanged
     return result
 
 

@@ -75,6 +75,11 @@ class Case:
             )
         return cls(path)
 
+    @classmethod
+    def coerce(cls, case: Case | str | os.PathLike[str]) -> Case:
+        """Accept a `Case` or a path to one (every public function takes either)."""
+        return case if isinstance(case, Case) else cls.open(case)
+
     def path(self, *parts: str) -> Path:
         """A path inside the case."""
         return self.root.joinpath(*parts)
@@ -133,6 +138,31 @@ class Case:
             key=key, seq=(last.seq + 1) if last else 1, prev=last.link() if last else None, action=action,
             manifest_bytes=data, manifest_revision=manifest["revision"], items=items, note=note,
             details=details, now=moment,
+        )
+        append_record(self.path(CUSTODY), line)
+        return line
+
+    def log(
+        self,
+        *,
+        key: SigningKey,
+        action: str,
+        items: Sequence[str] = (),
+        note: str | None = None,
+        details: dict[str, Any] | None = None,
+        now: datetime | None = None,
+    ) -> bytes:
+        """Append a custody record about the current manifest without changing it (notes, checks).
+
+        The manifest keeps its signer; the record is signed by `key`. The caller holds the
+        lock and has checked the case is consistent. Spec: docs/spec/custody-log.md §2.
+        """
+        data, manifest = self.read_manifest()
+        last = self.last_record()
+        line = make_record(
+            key=key, seq=(last.seq + 1) if last else 1, prev=last.link() if last else None, action=action,
+            manifest_bytes=data, manifest_revision=manifest["revision"], items=items, note=note,
+            details=details, now=now,
         )
         append_record(self.path(CUSTODY), line)
         return line
@@ -227,6 +257,17 @@ def manifest_sha256(data: bytes) -> str:
 
 
 
+def leftovers(case: Case) -> list[Path]:
+    """Files an interrupted command left: partial copies in tmp/ and atomic-write temp files."""
+    from ._fs import is_atomic_leftover
+
+    found = list(case.path(TMP).glob("partial-*")) if case.path(TMP).exists() else []
+    for parent in (case.root, case.path(KEYS)):
+        if parent.exists():
+            found += [p for p in parent.glob(".*") if p.is_file() and is_atomic_leftover(p.name)]
+    return sorted(found)
+
+
 def ensure_consistent(case: Case) -> None:
     """Refuse to change a case whose last commit or capture was interrupted (spec case-layout §5).
 
@@ -236,8 +277,8 @@ def ensure_consistent(case: Case) -> None:
 
     last = case.last_record()
     hint = "run `evidencekit recover`: it finishes the interrupted step and keeps every saved file"
-    if pending(case):
-        raise CaseStateError("an earlier capture into this case was interrupted", path=case.root, hint=hint)
+    if pending(case) or leftovers(case):
+        raise CaseStateError("an earlier command on this case was interrupted", path=case.root, hint=hint)
     try:
         data = case.path(MANIFEST).read_bytes()
     except OSError as exc:
@@ -247,12 +288,14 @@ def ensure_consistent(case: Case) -> None:
                              "interrupted, or the case was changed by hand", path=case.path(MANIFEST), hint=hint)
 
 
-def custody_note(case: Case, text: str, *, key: SigningKey, items: Sequence[str] = (), now: datetime | None = None) -> dict[str, Any]:
-    """Add a `note` record to the custody log (the manifest is re-signed with the same content)."""
+def custody_note(case: Case | str | os.PathLike[str], text: str, *, key: SigningKey, items: Sequence[str] = (),
+                 now: datetime | None = None) -> dict[str, Any]:
+    """Add a signed `note` record to the custody log (the manifest itself does not change)."""
     from ._canonical import loads
 
     if not text.strip():
         raise InputError("the note is empty", hint="write the note text after `evidencekit custody note`")
+    case = Case.coerce(case)
     with case.lock():
         ensure_consistent(case)
         _, manifest = case.read_manifest()
@@ -260,10 +303,10 @@ def custody_note(case: Case, text: str, *, key: SigningKey, items: Sequence[str]
         unknown = [i for i in items if i not in known]
         if unknown:
             raise InputError(f"no item with id {', '.join(unknown)} in this case", hint="list ids with `evidencekit items`")
-        line = case.commit(manifest, key=key, action="note", items=items, note=text.strip(), now=now)
+        line = case.log(key=key, action="note", items=items, note=text.strip(), now=now)
     return loads(line)
 
 
-def custody_log(case: Case) -> list[dict[str, Any]]:
+def custody_log(case: Case | str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Every custody record as a dict, in order (parsed strictly; `verify()` checks the signatures)."""
-    return [record.data for record in case.custody_records()]
+    return [record.data for record in Case.coerce(case).custody_records()]

@@ -20,6 +20,7 @@ from . import _cli_support as ui
 import evidencekit as api
 from ._version import __version__
 from .errors import EvidenceKitError, VerificationError
+from ._time import local_text
 from .imaging import PDQ_AVAILABLE
 
 _STATE = {"debug": False, "json": False}
@@ -47,7 +48,8 @@ def cli(debug: bool) -> None:
     \b
     Start here:   evidencekit demo
     Exit codes:   0 ok, 1 verification failed, 2 usage error,
-                  3 cannot run (bad input, key or passphrase), 4 internal error
+                  3 cannot run (bad input, key or passphrase), 4 internal error,
+                  130 stopped by Ctrl-C
     """
     _STATE["debug"] = debug
 
@@ -151,7 +153,8 @@ def init(directory: str, title: str, case_id: str | None, examiner: str | None, 
 @click.option("--url", help="A link to where it was seen.")
 @click.option("--platform", help="telegram, whatsapp, instagram, messenger, discord, signal, …")
 @click.option("--note", help="A note kept with this capture.")
-@click.option("--hash-only", is_flag=True, help="Keep only hashes and metadata, not a copy (e.g. material of minors).")
+@click.option("--hash-only", is_flag=True,
+              help="Keep only hashes and metadata, no copy: only when police or a lawyer tell you to.")
 @case_option
 @key_option
 @passfile_option
@@ -171,7 +174,7 @@ def capture(paths: tuple[str, ...], source: str | None, url: str | None, platfor
     _render_capture(result.to_json(), as_json)
     if result.failed:
         raise EvidenceKitError(f"{len(result.failed)} path(s) could not be captured (everything else was saved)",
-                               hint="see the list above; fix access or copy those files and capture them again")
+                               hint="the 'failed' list says which and why; fix access, then capture them again")
 
 
 def _render_capture(data: dict[str, Any], as_json: bool) -> None:
@@ -221,10 +224,12 @@ def verify(case_arg: str | None, trust: tuple[str, ...], record: bool, case_dir:
 def _render_report(data: dict[str, Any], as_json: bool) -> None:
     if as_json:
         return ui.emit_json(data)
-    click.echo(f"case {data['case_id']}: {data['items']} item(s), {data['stored']} stored, "
+    click.echo(f"case {data['case_id'] or '(manifest unreadable)'}: {data['items']} item(s), {data['stored']} stored, "
                f"{data['hash_only']} hash-only, {data['custody_records']} custody record(s)")
+    pinned = any(p["kind"] == "untrusted-signer" for p in data["problems"]) or any(s["trusted"] for s in data["signers"])
     for signer in data["signers"]:
-        trust = "trusted" if signer["trusted"] else "NOT pinned: compare this fingerprint with the one you were given"
+        trust = ("trusted" if signer["trusted"] else "NOT trusted" if pinned else
+                 "good signature; to be sure it is theirs, compare this fingerprint with the one on paper or pass --trust")
         click.echo(f"signer {signer['name']}: {signer['fingerprint']} ({trust})")
     for problem in data["problems"]:
         click.echo(_problem_line(problem))
@@ -254,6 +259,8 @@ def recover(case_dir: str | None, key_name: str | None, passphrase_file: str | N
     result = api.recover(case, key=ui.load_key(key_name, passphrase_file, case)).to_json()
     if as_json:
         return ui.emit_json(result)
+    if not result["resigned"]:
+        return ui.say("nothing to recover: the case was not interrupted")
     ui.say(f"recovered: {len(result['adopted'])} file(s) adopted, {result['partials_removed']} unfinished "
            f"copy(ies) removed; custody record {result['custody_seq']} says so")
     for orphan in result["orphans"]:
@@ -298,7 +305,7 @@ def _describe_item(item: dict[str, Any]) -> str:
     if analysis.get("status") == "failed":
         lines.append(f"analysis failed: {analysis.get('reason')}")
     elif analysis.get("status") == "ok":
-        camera = " ".join(analysis.get("camera", {}).values())
+        camera = " ".join(v for k, v in analysis.get("camera", {}).items() if k in ("make", "model"))
         lines.append(f"image {analysis['width']}x{analysis['height']} {analysis['format']}{'  camera: ' + camera if camera else ''}")
         if analysis.get("gps") and "latitude" in analysis["gps"]:
             lines.append(f"GPS {analysis['gps']['latitude']}, {analysis['gps'].get('longitude', '?')}")
@@ -306,7 +313,7 @@ def _describe_item(item: dict[str, Any]) -> str:
         lines.append(f"screenshot: {'likely' if shot.get('likely') else 'not likely'} ({'; '.join(shot.get('reasons', []))})")
     for number, seen in enumerate(item["sightings"], 1):
         extra = ", ".join(f"{k}: {seen[k]}" for k in ("source", "url", "platform", "note") if k in seen)
-        lines.append(f"seen {number}: {seen['path']} at {seen['captured']['utc']} by {seen['by']['name']}"
+        lines.append(f"seen {number}: {seen['path']} at {local_text(seen['captured'])} by {seen['by']['name']}"
                      + (f" ({extra})" if extra else ""))
     return "\n".join(lines)
 
@@ -327,7 +334,7 @@ def custody_log(case_dir: str | None, as_json: bool) -> None:
         return ui.emit_json(records)
     for rec in records:
         items_ = f" items {','.join(rec['items'][:6])}{'…' if len(rec['items']) > 6 else ''}" if rec["items"] else ""
-        click.echo(f"{rec['seq']:>4}  {rec['time']['utc']}  {rec['action']:<8} by {rec['actor']['name']} "
+        click.echo(f"{rec['seq']:>4}  {local_text(rec['time'])}  {rec['action']:<8} by {rec['actor']['name']} "
                    f"({rec['actor']['fingerprint']}){items_}" + (f"\n      note: {rec['note']}" if rec["note"] else ""))
 
 

@@ -196,7 +196,8 @@ def _check_one(record: CustodyRecord, lineno: int, prev_link: str | None, where:
                                 expected="init", found=str(data["action"])))
     if data["prev"] != prev_link:
         problems.append(Problem("chain-broken", "record does not link to the record before it", path=where,
-                                expected=str(prev_link), found=str(data["prev"])))
+                                expected=prev_link or "null (the first record links to nothing)",
+                                found=str(data["prev"] or "null")))
     try:
         check_signature(record)
     except (BadSignatureError, FormatError) as exc:

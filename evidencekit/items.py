@@ -5,6 +5,7 @@ Invariant: these views never open the evidence files themselves and never show a
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from .case import Case
@@ -30,15 +31,15 @@ def _summary(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def list_items(case: Case) -> list[dict[str, Any]]:
+def list_items(case: Case | str | os.PathLike[str]) -> list[dict[str, Any]]:
     """One summary row per item, in id order (metadata only)."""
-    _, manifest = case.read_manifest()
+    _, manifest = Case.coerce(case).read_manifest()
     return [_summary(item) for item in manifest["items"]]
 
 
-def show_item(case: Case, item_id: str) -> dict[str, Any]:
+def show_item(case: Case | str | os.PathLike[str], item_id: str) -> dict[str, Any]:
     """The full manifest record of one item; raises `InputError` for an unknown id."""
-    _, manifest = case.read_manifest()
+    _, manifest = Case.coerce(case).read_manifest()
     item = find_item(manifest, item_id.strip().upper())
     if item is None:
         ids = [i["id"] for i in manifest["items"]]

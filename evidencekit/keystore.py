@@ -155,7 +155,7 @@ def load_signing_key(name: str, *, passphrase: bytes | None, home: Path | None =
     info = get_key_info(name, home)
     if info.encrypted and not passphrase:
         message = f"key {name!r} is encrypted and no passphrase was given"
-        raise SigningKeyError(message, path=info.path, hint="enter the key's passphrase")
+        raise SigningKeyError(message, path=info.path, hint="give it with --passphrase-file FILE, $EVIDENCEKIT_PASSPHRASE, or at the prompt")
     private = _decrypt(info, passphrase if info.encrypted else None)
     if not isinstance(private, Ed25519PrivateKey):
         raise FormatError("the private key is not an Ed25519 key", path=info.path, hint=_ED25519_ONLY)
@@ -170,7 +170,8 @@ def _decrypt(info: KeyInfo, passphrase: bytes | None) -> object:
     except (ValueError, TypeError):
         if passphrase is None:
             raise FormatError("the OpenSSH private key is corrupt", path=info.path) from None
-        hint = "check the passphrase and try again"
+        hint = ("check the passphrase and try again; a forgotten passphrase cannot be recovered: make a new key "
+                "with `evidencekit keys create` and pass --key NEWNAME (cases signed before stay valid)")
         raise SigningKeyError(f"wrong passphrase for key {info.name!r}", path=info.path, hint=hint) from None
 
 

@@ -9,6 +9,7 @@ case whose custody chain or items show tampering: that is for `verify` to report
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -16,18 +17,17 @@ from typing import Any
 
 from . import _journal
 from . import case as layout
-from ._fs import is_atomic_leftover
 from ._store import discard
 from ._time import stamp
 from .capture import apply_entries
-from .case import Case
+from .case import Case, leftovers, manifest_sha256
 from .custody import check_log, read_lines
 from .digest import hash_file
-from .errors import CaseStateError
+from .errors import CaseStateError, EvidenceKitError
 from .imaging import analyze_image
 from .manifest import Manifest, object_path, parse_manifest
 from .media import IMAGE_TYPES, SNIFF_BYTES, sniff_media_type
-from .signing import SigningKey
+from .signing import SigningKey, verify_ssh_signature
 
 
 @dataclass
@@ -47,12 +47,13 @@ class RecoverResult:
                 "torn_lines": self.torn_lines, "resigned": self.resigned, "custody_seq": self.custody_seq}
 
 
-def recover(case: Case, *, key: SigningKey, now: datetime | None = None) -> RecoverResult:
+def recover(case: Case | str | os.PathLike[str], *, key: SigningKey, now: datetime | None = None) -> RecoverResult:
     """Finish an interrupted capture or commit, then sign and log the recovered state.
 
     Raises `CaseStateError` when the custody log is broken or the manifest unreadable
     (tampering or damage that recover must not paper over).
     """
+    case = Case.coerce(case)
     result = RecoverResult()
     with case.lock():
         manifest = _load_checked(case)
@@ -63,6 +64,9 @@ def recover(case: Case, *, key: SigningKey, now: datetime | None = None) -> Reco
         entries += _orphan_entries(case, manifest, entries, key, now, result)
         result.adopted = apply_entries(manifest, entries)
         result.partials_removed = _remove_partials(case)
+        if not _needs_commit(case, manifest, result):
+            _journal.clear(case)
+            return result  # nothing was interrupted: the case is left as it is
         result.resigned = True
         details = {"adopted": len(result.adopted), "orphans": result.orphans,
                    "partials_removed": result.partials_removed, "torn_journal_lines": result.torn_lines}
@@ -71,6 +75,23 @@ def recover(case: Case, *, key: SigningKey, now: datetime | None = None) -> Reco
         _journal.clear(case)
         result.custody_seq = case.last_record().seq  # type: ignore[union-attr]
     return result
+
+
+def _needs_commit(case: Case, manifest: Manifest, result: RecoverResult) -> bool:
+    last = case.last_record()
+    consistent = last is not None and manifest_sha256(case.path(layout.MANIFEST).read_bytes()) == last.data[
+        "manifest_sha256"] and manifest["revision"] == last.data["manifest_revision"]
+    return bool(result.adopted or result.partials_removed or result.torn_lines or not consistent
+                or _journal.pending(case) or not _signature_ok(case))
+
+
+def _signature_ok(case: Case) -> bool:
+    try:
+        data = case.path(layout.MANIFEST).read_bytes()
+        verify_ssh_signature(data, case.path(layout.SIGNATURE).read_bytes(), namespace=layout.MANIFEST_NAMESPACE)
+        return case.path(layout.RAW_SIGNATURE).exists()
+    except (OSError, EvidenceKitError):
+        return False
 
 
 def _load_checked(case: Case) -> Manifest:
@@ -127,11 +148,8 @@ def _orphan_entry(case: Case, path: Path, digest: dict[str, Any], key: SigningKe
 
 def _remove_partials(case: Case) -> int:
     """Delete unfinished copies in tmp/ and temp files of interrupted atomic writes (never evidence)."""
-    folder = case.path(layout.TMP)
-    leftovers = list(folder.glob("partial-*")) if folder.exists() else []
-    for parent in (case.root, case.path(layout.KEYS)):
-        leftovers += [p for p in parent.glob(".*") if p.is_file() and is_atomic_leftover(p.name)]
-    for path in leftovers:
+    found = leftovers(case)
+    for path in found:
         discard(path)
-    return len(leftovers)
+    return len(found)
 

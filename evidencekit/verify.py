@@ -8,6 +8,7 @@ raises `VerificationError` carrying the same report otherwise (spec: docs/spec/c
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Callable, Iterable
@@ -88,17 +89,9 @@ def verify(case: Case | str | os.PathLike[str], *, trusted_keys: Iterable[str] =
     an `untrusted-signer` problem; when empty, each signer is reported as an
     `unpinned-signer` notice for the user to compare by eye.
     """
-    case = case if isinstance(case, Case) else Case.open(case)
-    trusted = set(trusted_keys)
-    report = VerificationReport(case=str(case.root))
-    manifest_bytes, manifest = _check_manifest(case, report)
-    records = _check_custody(case, report, manifest_bytes)
-    signers = _signers(manifest_bytes, case, report, records)
-    _check_trust(report, signers, trusted)
-    if manifest is not None:
-        _check_items(case, manifest, report, progress, on_total)
-        _check_key_files(case, manifest, report)
-    _check_unexpected(case, manifest, report)
+    case = Case.coerce(case)
+    with _reading_lock(case):
+        report = _check_all(case, set(trusted_keys), progress, on_total)
     if record_key is not None and not report.failures:
         _record(case, report, record_key)
     if report.failures and raise_on_failure:
@@ -108,15 +101,34 @@ def verify(case: Case | str | os.PathLike[str], *, trusted_keys: Iterable[str] =
     return report
 
 
+def _reading_lock(case: Case) -> contextlib.AbstractContextManager[object]:
+    """Wait for a running command to finish before reading; a case on read-only media has no lock."""
+    if case.path(layout.LOCK).exists() and os.access(case.path(layout.LOCK), os.W_OK):
+        return case.lock(wait=60.0)
+    return contextlib.nullcontext()
+
+
+def _check_all(case: Case, trusted: set[str], progress: Progress | None,
+               on_total: Callable[[int], None] | None) -> VerificationReport:
+    report = VerificationReport(case=str(case.root))
+    manifest_bytes, manifest = _check_manifest(case, report)
+    records = _check_custody(case, report, manifest_bytes)
+    signers = _signers(manifest_bytes, case, report, records)
+    _check_trust(report, signers, trusted)
+    if manifest is not None:
+        _check_items(case, manifest, report, progress, on_total)
+        _check_key_files(case, manifest, report)
+    _check_unexpected(case, manifest, report)
+    return report
+
+
 def _record(case: Case, report: VerificationReport, key: SigningKey) -> None:
     with case.lock():
         ensure_consistent(case)
-        _, manifest = case.read_manifest()
         trusted = [s["fingerprint"] for s in report.signers if s["trusted"]]
         details = {"result": "match", "items": report.items, "stored": report.stored,
                    "hash_only": report.hash_only, "custody_records": report.custody_records, "trusted": trusted}
-        case.commit(manifest, key=key, action="verify", note="every stored file, signature and record checked",
-                    details=details)
+        case.log(key=key, action="verify", note="every stored file, signature and record checked", details=details)
     report.custody_records += 1
 
 
@@ -181,16 +193,25 @@ def _signers(manifest_bytes: bytes | None, case: Case, report: VerificationRepor
     except (BadSignatureError, FormatError) as exc:
         report.problems.append(Problem("bad-signature", f"manifest signature: {exc.message}", path=layout.SIGNATURE))
         return signers
-    if records and records[-1].data["actor"]["fingerprint"] != signer.fingerprint:
+    committer = _committer(records, hashlib.sha256(manifest_bytes).hexdigest())
+    if committer is not None and committer != signer.fingerprint:
         report.problems.append(Problem(
-            "bad-signature", "the manifest is signed by a key other than the one in the last custody record",
-            path=layout.SIGNATURE, expected=records[-1].data["actor"]["fingerprint"], found=signer.fingerprint))
+            "bad-signature", "the manifest is signed by a key other than the one whose custody record made it",
+            path=layout.SIGNATURE, expected=committer, found=signer.fingerprint))
     if not is_canonical_ssh_signature(signature):
         report.problems.append(Problem("altered", "the signature file verifies but its bytes were changed "
                                        "(spacing or spare bits)", path=layout.SIGNATURE))
     signers.setdefault(signer.fingerprint, "manifest signer")
     _check_raw_signature(case, manifest_bytes, signer, report)
     return signers
+
+
+def _committer(records: list[CustodyRecord], manifest_hash: str) -> str | None:
+    """The fingerprint of the actor whose record first named this manifest (custody-log spec §2)."""
+    for record in records:
+        if record.data["manifest_sha256"] == manifest_hash:
+            return str(record.data["actor"]["fingerprint"])
+    return None
 
 
 def _check_raw_signature(case: Case, data: bytes, signer: PublicKey, report: VerificationReport) -> None:
@@ -279,6 +300,8 @@ def _check_unexpected(case: Case, manifest: Manifest | None, report: Verificatio
         if top in (layout.JOURNAL, layout.TMP) or is_atomic_leftover(relpath.rsplit("/", 1)[-1]):
             report.problems.append(Problem("interrupted", "an interrupted capture left this file; "
                                            "run `evidencekit recover`", path=relpath))
+        elif manifest is None and top in (layout.OBJECTS, layout.KEYS):
+            continue  # with no readable manifest, what belongs here cannot be told
         elif relpath not in known:
             report.problems.append(Problem("unexpected", "this file is not part of the signed case", path=relpath))
 

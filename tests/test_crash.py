@@ -140,3 +140,20 @@ def test_leftover_of_an_interrupted_atomic_write_is_cleaned(captured: ek.Case, k
     assert [p.kind for p in info.value.problems] == ["interrupted"]
     assert ek.recover(captured, key=key).partials_removed == 1
     ek.verify(captured)
+
+
+def test_recover_on_a_healthy_case_changes_nothing(captured: ek.Case, key: ek.SigningKey) -> None:
+    before = (captured.root / "custody.jsonl").read_bytes()
+    result = ek.recover(captured, key=key)
+    assert result.resigned is False and not result.adopted
+    assert (captured.root / "custody.jsonl").read_bytes() == before
+
+
+def test_commands_refuse_a_case_with_partial_copies(captured: ek.Case, samples: Path, key: ek.SigningKey) -> None:
+    (captured.root / "tmp" / "partial-xyz").write_bytes(b"half a file")
+    with pytest.raises(ek.CaseStateError, match="interrupted"):
+        ek.capture(captured, [samples], key=key)
+    with pytest.raises(ek.CaseStateError, match="interrupted"):
+        ek.custody_note(captured, "x", key=key)
+    assert ek.recover(captured, key=key).partials_removed == 1
+    ek.verify(captured)

@@ -197,3 +197,31 @@ def test_record_adds_a_verify_record_only_when_intact(captured: ek.Case, key: ek
     with pytest.raises(ek.VerificationError):
         ek.verify(captured, record_key=key)
     assert ek.custody_log(captured)[-1]["action"] == "verify" and len(ek.custody_log(captured)) == 3
+
+
+def test_notes_and_checks_do_not_re_sign_the_manifest(captured: ek.Case, key: ek.SigningKey,
+                                                      other_key: ek.SigningKey) -> None:
+    manifest = (captured.root / MANIFEST).read_bytes()
+    ek.custody_note(captured, "handed to officer", key=other_key)
+    ek.verify(captured, record_key=other_key)
+    assert (captured.root / MANIFEST).read_bytes() == manifest
+    assert [r["action"] for r in ek.custody_log(captured)] == ["init", "capture", "note", "verify"]
+    report = ek.verify(captured, trusted_keys={key.public.fingerprint, other_key.public.fingerprint})
+    assert all(s["trusted"] for s in report.signers)
+    problems = _problems(captured, trusted_keys={key.public.fingerprint})
+    assert [p.kind for p in problems] == ["untrusted-signer"] and problems[0].found == other_key.public.fingerprint
+
+
+def test_a_damaged_manifest_is_one_problem_not_a_flood(captured: ek.Case) -> None:
+    (captured.root / MANIFEST).write_bytes(b"garbage\n")
+    kinds = sorted(p.kind for p in _problems(captured))
+    assert kinds == ["bad-signature", "malformed", "manifest-mismatch"]
+
+
+def test_paths_work_wherever_a_case_is_expected(captured: ek.Case, samples: Path, key: ek.SigningKey) -> None:
+    root = str(captured.root)
+    assert ek.list_items(root) and ek.show_item(root, "e0001")["id"] == "E0001"
+    assert ek.custody_log(root)[0]["action"] == "init"
+    ek.capture(root, [samples / "note.txt"], key=key)
+    ek.custody_note(root, "checked", key=key)
+    assert ek.recover(root, key=key).resigned is False
