@@ -119,6 +119,8 @@ def _render_key(info: dict[str, Any], as_json: bool, created: bool = False) -> N
         return ui.emit_json(info)
     if created:
         ui.say(f"created key '{info['name']}' in {info['path']}")
+        ui.say("keep the passphrase safe: it cannot be recovered if forgotten. Write the fingerprint below on "
+               "paper: whoever checks your evidence compares it with the one in the case")
     click.echo(f"name:        {info['name']}\nfingerprint: {info['fingerprint']}\npublic key:  {info['public_key']}")
 
 
