@@ -30,8 +30,8 @@ import os
 import platform
 import random
 import shutil
-import statistics
 import stat
+import statistics
 import sys
 import tempfile
 import time
@@ -66,21 +66,33 @@ def parse_size(text: str) -> int:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--big-size", type=parse_size, default=None,
-                        help="size of the big file (default 2 GiB; 64 MiB with --quick)")
-    parser.add_argument("--screenshots", type=int, default=None,
-                        help="number of screenshots (default 300; 20 with --quick)")
-    parser.add_argument("--workdir", type=Path, default=None,
-                        help="folder for the test data and cases (a temporary folder is made inside it "
-                             "and removed at the end; default: the system temp folder)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--big-size", type=parse_size, default=None, help="size of the big file (default 2 GiB; 64 MiB with --quick)"
+    )
+    parser.add_argument(
+        "--screenshots", type=int, default=None, help="number of screenshots (default 300; 20 with --quick)"
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="folder for the test data and cases (a temporary folder is made inside it "
+        "and removed at the end; default: the system temp folder)",
+    )
     parser.add_argument("--repeat", type=int, default=3, help="repeats per scenario; min and median are reported")
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run (64 MiB, 20 screenshots)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (data and last cases)")
-    parser.add_argument("--settle", type=float, default=0.0, metavar="SECONDS",
-                        help="before each measurement, wait up to SECONDS for other processes to use at most "
-                             f"{NOISY:.0%} of the CPU (for shared machines; default 0: do not wait)")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="before each measurement, wait up to SECONDS for other processes to use at most "
+        f"{NOISY:.0%} of the CPU (for shared machines; default 0: do not wait)",
+    )
     parser.add_argument("--only", choices=("big", "screenshots"), default=None, help="run one scenario only")
     args = parser.parse_args(argv)
     if args.big_size is None:
@@ -110,9 +122,62 @@ def write_big_file(path: Path, size: int) -> None:
             left -= n
 
 
-_WORDS = ("ok see you tomorrow lol did you see what they posted in the group send me the link please "
-          "delete it now this is not funny who shared it I saved a copy for the report meet at the "
-          "station at 7 yes no maybe thanks where are you why would anyone do this").split()
+_WORDS = [
+    "ok",
+    "see",
+    "you",
+    "tomorrow",
+    "lol",
+    "did",
+    "you",
+    "see",
+    "what",
+    "they",
+    "posted",
+    "in",
+    "the",
+    "group",
+    "send",
+    "me",
+    "the",
+    "link",
+    "please",
+    "delete",
+    "it",
+    "now",
+    "this",
+    "is",
+    "not",
+    "funny",
+    "who",
+    "shared",
+    "it",
+    "I",
+    "saved",
+    "a",
+    "copy",
+    "for",
+    "the",
+    "report",
+    "meet",
+    "at",
+    "the",
+    "station",
+    "at",
+    "7",
+    "yes",
+    "no",
+    "maybe",
+    "thanks",
+    "where",
+    "are",
+    "you",
+    "why",
+    "would",
+    "anyone",
+    "do",
+    "this",
+]
 
 
 def _photo(rng: Any, width: int, height: int) -> Any:
@@ -167,8 +232,12 @@ def make_screenshot(index: int, path: str) -> int:
         draw.rounded_rectangle((x, y, x + bubble_w, y + bubble_h), radius=36, fill=colour)
         for i, line in enumerate(lines):
             draw.text((x + 30, y + 20 + 52 * i), line, font=font, fill=text)
-        draw.text((x + bubble_w - 120, y + bubble_h - 36), f"{pick.randint(0, 23):02d}:{pick.randint(0, 59):02d}",
-                  font=small, fill=text)
+        draw.text(
+            (x + bubble_w - 120, y + bubble_h - 36),
+            f"{pick.randint(0, 23):02d}:{pick.randint(0, 59):02d}",
+            font=small,
+            fill=text,
+        )
         y += bubble_h + 30
     draw.rectangle((0, height - 200, width, height), fill=bar)
     draw.rounded_rectangle((40, height - 170, width - 160, height - 80), radius=45, outline=(150, 150, 150), width=3)
@@ -181,8 +250,10 @@ def write_screenshots(folder: Path, count: int) -> list[Path]:
     paths = [folder / f"Screenshot_2026-03-{1 + i % 28:02d}-{i:04d}.png" for i in range(count)]
     with ProcessPoolExecutor(os.cpu_count() or 1) as pool:
         sizes = list(pool.map(make_screenshot, range(count), [str(p) for p in paths], chunksize=4))
-    log(f"  {count} screenshots, {sum(sizes) / 1e6:.0f} MB, {min(sizes) / 1e6:.2f}-{max(sizes) / 1e6:.2f} MB each "
-        f"(mean {statistics.mean(sizes) / 1e6:.2f} MB)")
+    log(
+        f"  {count} screenshots, {sum(sizes) / 1e6:.0f} MB, {min(sizes) / 1e6:.2f}-{max(sizes) / 1e6:.2f} MB each "
+        f"(mean {statistics.mean(sizes) / 1e6:.2f} MB)"
+    )
     return paths
 
 
@@ -403,17 +474,34 @@ def _capture_rows(rows: dict[str, list[float]], timer: Timer, sync_seconds: floa
 
 
 def _results(rows: dict[str, list[float]]) -> dict[str, Any]:
-    return {"runs": {k: [round(v, 4) for v in vs] for k, vs in rows.items()},
-            **{k: summary(vs) for k, vs in rows.items()}}
+    return {
+        "runs": {k: [round(v, 4) for v in vs] for k, vs in rows.items()},
+        **{k: summary(vs) for k, vs in rows.items()},
+    }
 
 
 def run_big(bench: Bench, path: Path) -> dict[str, Any]:
-    rows: dict[str, list[float]] = {k: [] for k in (
-        *ALGORITHMS, "slowest", "capture", "sync", "capture_no_sync", "cap_user", "cap_sys",
-        "three_threads", "copy", "ratio", "ratio_no_sync", "others")}
+    rows: dict[str, list[float]] = {
+        k: []
+        for k in (
+            *ALGORITHMS,
+            "slowest",
+            "capture",
+            "sync",
+            "capture_no_sync",
+            "cap_user",
+            "cap_sys",
+            "three_threads",
+            "copy",
+            "ratio",
+            "ratio_no_sync",
+            "others",
+        )
+    }
     expected: dict[str, str] = {}
     captured: dict[str, str] = {}
     for rep in range(bench.repeat):
+
         def references() -> None:
             for name in ALGORITHMS:
                 timer, digest = measure(lambda n=name: hash_alone(path, n), lambda: warm([path]))
@@ -431,7 +519,7 @@ def run_big(bench: Bench, path: Path) -> dict[str, Any]:
             captured["sha256"] = out["items"][0]["sha256"]
             _capture_rows(rows, timer, sync_seconds)
 
-        for step in ((references, capture) if rep % 2 == 0 else (capture, references)):
+        for step in (references, capture) if rep % 2 == 0 else (capture, references):
             step()
         if captured["sha256"] != expected["sha256"]:
             raise SystemExit("the capture's SHA-256 differs from hashlib's")
@@ -440,18 +528,34 @@ def run_big(bench: Bench, path: Path) -> dict[str, Any]:
         rows["slowest"].append(slowest)
         rows["ratio"].append(rows["capture"][-1] / slowest)
         rows["ratio_no_sync"].append(rows["capture_no_sync"][-1] / slowest)
-        log(f"  big file, repeat {rep + 1}: " + ", ".join(f"{name} {rows[name][-1]:.2f}s" for name in ALGORITHMS)
+        log(
+            f"  big file, repeat {rep + 1}: "
+            + ", ".join(f"{name} {rows[name][-1]:.2f}s" for name in ALGORITHMS)
             + f"; capture {rows['capture'][-1]:.2f}s (sync {rows['sync'][-1]:.2f}s) "
             f"-> ratio {rows['ratio'][-1]:.2f} ({rows['ratio_no_sync'][-1]:.2f} without sync); "
-            f"other processes used up to {rows['others'][-1]:.0%} of the CPU")
+            f"other processes used up to {rows['others'][-1]:.0%} of the CPU"
+        )
     slowest_name = max(ALGORITHMS, key=lambda n: statistics.median(rows[n]))
     return {"bytes": path.stat().st_size, "slowest_hash": slowest_name, **_results(rows)}
 
 
 def run_screenshots(bench: Bench, folder: Path, paths: list[Path]) -> dict[str, Any]:
-    rows: dict[str, list[float]] = {k: [] for k in (
-        "decode", "capture", "sync", "capture_no_sync", "cap_user", "cap_sys", "ratio", "ratio_no_sync", "others")}
+    rows: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "decode",
+            "capture",
+            "sync",
+            "capture_no_sync",
+            "cap_user",
+            "cap_sys",
+            "ratio",
+            "ratio_no_sync",
+            "others",
+        )
+    }
     for rep in range(bench.repeat):
+
         def reference() -> None:
             timer, _ = measure(lambda: decode_all(paths), lambda: warm(paths))
             _record(rows, "decode", timer)
@@ -463,15 +567,17 @@ def run_screenshots(bench: Bench, folder: Path, paths: list[Path]) -> dict[str, 
                 raise SystemExit(f"image analysis failed for {len(bad)} screenshots, e.g. {bad[0]}")
             _capture_rows(rows, timer, sync_seconds)
 
-        for step in ((reference, capture) if rep % 2 == 0 else (capture, reference)):
+        for step in (reference, capture) if rep % 2 == 0 else (capture, reference):
             step()
         _close_repeat(rows)
         rows["ratio"].append(rows["capture"][-1] / rows["decode"][-1])
         rows["ratio_no_sync"].append(rows["capture_no_sync"][-1] / rows["decode"][-1])
-        log(f"  screenshots, repeat {rep + 1}: decode {rows['decode'][-1]:.2f}s; capture {rows['capture'][-1]:.2f}s "
+        log(
+            f"  screenshots, repeat {rep + 1}: decode {rows['decode'][-1]:.2f}s; capture {rows['capture'][-1]:.2f}s "
             f"(sync {rows['sync'][-1]:.2f}s) -> ratio {rows['ratio'][-1]:.2f} "
             f"({rows['ratio_no_sync'][-1]:.2f} without sync); "
-            f"other processes used up to {rows['others'][-1]:.0%} of the CPU")
+            f"other processes used up to {rows['others'][-1]:.0%} of the CPU"
+        )
     return {"count": len(paths), "bytes": sum(p.stat().st_size for p in paths), **_results(rows)}
 
 
@@ -489,8 +595,10 @@ def _percent(values: dict[str, float]) -> dict[str, float]:
 def _noise_warning(result: dict[str, Any]) -> None:
     worst = max(result["runs"]["others"])
     if worst > NOISY:
-        print(f"  WARNING: other processes used up to {worst:.0%} of the CPU during a measurement; "
-              "the figures are inflated and noisy, run again on a quiet machine")
+        print(
+            f"  WARNING: other processes used up to {worst:.0%} of the CPU during a measurement; "
+            "the figures are inflated and noisy, run again on a quiet machine"
+        )
 
 
 def _verdict(ratio: dict[str, float]) -> str:
@@ -499,8 +607,10 @@ def _verdict(ratio: dict[str, float]) -> str:
 
 def report_big(big: dict[str, Any]) -> None:
     size = big["bytes"]
-    print(f"\nBig file: {size / (1 << 30):.2f} GiB of random bytes ({len(big['runs']['capture'])} repeats)"
-          f"{'':<3}{'min':>9} {'median':>9}")
+    print(
+        f"\nBig file: {size / (1 << 30):.2f} GiB of random bytes ({len(big['runs']['capture'])} repeats)"
+        f"{'':<3}{'min':>9} {'median':>9}"
+    )
     for name in ALGORITHMS:
         print(_line(f"{name} alone (read + hash, 1 MiB chunks)", big[name]))
     print(_line(f"reference = slowest of the three ({big['slowest_hash']})", big["slowest"]))
@@ -514,14 +624,17 @@ def report_big(big: dict[str, Any]) -> None:
     print(_line("  info: CPU used by other processes", _percent(big["others"]), "%"))
     print(_line("ratio capture / reference", big["ratio"], "x"))
     print(_line("ratio capture without sync / reference", big["ratio_no_sync"], "x"))
-    print(f"  aim <= {AIM}x: {_verdict(big['ratio'])} with the sync (median), "
-          f"{_verdict(big['ratio_no_sync'])} without it")
+    print(
+        f"  aim <= {AIM}x: {_verdict(big['ratio'])} with the sync (median), {_verdict(big['ratio_no_sync'])} without it"
+    )
     _noise_warning(big)
 
 
 def report_screenshots(shots: dict[str, Any], cores: int) -> None:
-    print(f"\nScreenshots: {shots['count']} PNGs, {shots['bytes'] / 1e6:.0f} MB "
-          f"({len(shots['runs']['capture'])} repeats){'':<14}{'min':>9} {'median':>9}")
+    print(
+        f"\nScreenshots: {shots['count']} PNGs, {shots['bytes'] / 1e6:.0f} MB "
+        f"({len(shots['runs']['capture'])} repeats){'':<14}{'min':>9} {'median':>9}"
+    )
     print(_line(f"reference = one full decode each, {cores} threads", shots["decode"]))
     print(_line("capture (total)", shots["capture"]))
     print(_line("  of which os.sync() in sync_store", shots["sync"]))
@@ -531,8 +644,10 @@ def report_screenshots(shots: dict[str, Any], cores: int) -> None:
     print(_line("  info: CPU used by other processes", _percent(shots["others"]), "%"))
     print(_line("ratio capture / reference", shots["ratio"], "x"))
     print(_line("ratio capture without sync / reference", shots["ratio_no_sync"], "x"))
-    print(f"  aim <= {AIM}x: {_verdict(shots['ratio'])} with the sync (median), "
-          f"{_verdict(shots['ratio_no_sync'])} without it")
+    print(
+        f"  aim <= {AIM}x: {_verdict(shots['ratio'])} with the sync (median), "
+        f"{_verdict(shots['ratio_no_sync'])} without it"
+    )
     _noise_warning(shots)
 
 
@@ -545,8 +660,14 @@ def machine() -> dict[str, Any]:
         pass
     from PIL import __version__ as pillow
 
-    return {"cpus": os.cpu_count(), "cpu_model": model, "python": platform.python_version(),
-            "platform": platform.platform(), "pillow": pillow, "openssl": __import__("ssl").OPENSSL_VERSION}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "pillow": pillow,
+        "openssl": __import__("ssl").OPENSSL_VERSION,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -585,8 +706,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             _rmtree(root)
     m = out["machine"]
-    print(f"evidencekit capture benchmark: {m['cpus']} CPUs ({m['cpu_model']}), Python {m['python']}, "
-          f"Pillow {m['pillow']}, {m['openssl']}")
+    print(
+        f"evidencekit capture benchmark: {m['cpus']} CPUs ({m['cpu_model']}), Python {m['python']}, "
+        f"Pillow {m['pillow']}, {m['openssl']}"
+    )
     if "big" in out:
         report_big(out["big"])
     if "screenshots" in out:

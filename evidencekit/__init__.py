@@ -23,9 +23,9 @@ from .errors import (
     VerificationError,
 )
 from .items import list_items, show_item
-from .recover import RecoverResult, recover
 from .keystore import KeyInfo, create_key, export_key, list_keys, load_signing_key
 from .keystore import get_key_info as show_key
+from .recover import RecoverResult, recover
 from .signing import PublicKey, SigningKey
 from .verify import VerificationReport, is_intact, parse_trust, verify
 

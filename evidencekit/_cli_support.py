@@ -39,8 +39,9 @@ def read_passphrase_file(path: str) -> bytes:
     except OSError as exc:
         raise SigningKeyError(f"cannot read the passphrase file: {exc.strerror}", path=path) from exc
     if not data.strip():
-        raise SigningKeyError("the passphrase file is empty", path=path,
-                              hint="write the passphrase on the first line of the file")
+        raise SigningKeyError(
+            "the passphrase file is empty", path=path, hint="write the passphrase on the first line of the file"
+        )
     if sys.platform != "win32" and mode & 0o077:
         say(f"warning: {path} can be read by other users of this computer; run: chmod 600 {path}")
     return data.splitlines()[0]
@@ -53,8 +54,10 @@ def get_passphrase(passphrase_file: str | None, *, prompt: str, confirm: bool = 
     if os.environ.get(PASSPHRASE_ENV):
         return os.environ[PASSPHRASE_ENV].encode()
     if not sys.stdin.isatty():
-        raise SigningKeyError("a passphrase is needed and there is no terminal to ask for it",
-                              hint=f"pass --passphrase-file FILE or set {PASSPHRASE_ENV}")
+        raise SigningKeyError(
+            "a passphrase is needed and there is no terminal to ask for it",
+            hint=f"pass --passphrase-file FILE or set {PASSPHRASE_ENV}",
+        )
     return click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True).encode()
 
 
@@ -75,8 +78,10 @@ def choose_key_name(option: str | None, case: Case | None = None) -> str:
     if len(keys) == 1:
         return keys[0].name
     names = ", ".join(k.name for k in keys) or "none yet"
-    raise SigningKeyError(f"which key? there is not exactly one key on this computer (keys: {names})",
-                          hint=f"pass --key NAME or set {KEY_ENV}; create one with `evidencekit keys create --name NAME`")
+    raise SigningKeyError(
+        f"which key? there is not exactly one key on this computer (keys: {names})",
+        hint=f"pass --key NAME or set {KEY_ENV}; create one with `evidencekit keys create --name NAME`",
+    )
 
 
 def load_key(option: str | None, passphrase_file: str | None, case: Case | None = None) -> SigningKey:
@@ -115,10 +120,17 @@ class Progress:
 
     def _start(self) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, DownloadColumn, Progress as Bar, TimeRemainingColumn
+        from rich.progress import BarColumn, DownloadColumn, TimeRemainingColumn
+        from rich.progress import Progress as Bar
 
-        self._bar = Bar("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-                        TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+        self._bar = Bar(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
         self._bar.start()
         self._task = self._bar.add_task(self.label, total=self.total or None, completed=self.done)
 
@@ -160,7 +172,7 @@ def human_size(size: int) -> str:
 
 def short(text: str, width: int = 60) -> str:
     """Shorten long text for a table cell."""
-    return text if len(text) <= width else "…" + text[-(width - 1):]
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
 
 
 Renderer = Callable[[Any], None]

@@ -88,8 +88,11 @@ def safe_relpath(relpath: str, root: Path | None = None) -> PurePosixPath:
     NUL and other control characters, non-NFC text, and (when `root` is given) symbolic
     links that lead outside `root`. Raises `UnsafePathError`.
     """
+
     def bad(why: str) -> UnsafePathError:
-        return UnsafePathError(f"unsafe path {relpath!r}: {why}", hint="the file was not made by evidencekit or was tampered with")
+        return UnsafePathError(
+            f"unsafe path {relpath!r}: {why}", hint="the file was not made by evidencekit or was tampered with"
+        )
 
     if not relpath:
         raise bad("it is empty")

@@ -50,13 +50,19 @@ def _describe(exc: OSError, fallback: str) -> str:
 def _classify(given: str, absolute: str, info: os.stat_result) -> Found:
     if stat.S_ISREG(info.st_mode):
         return Found("file", given, absolute)
-    kinds = {stat.S_ISFIFO: "a named pipe (FIFO)", stat.S_ISSOCK: "a socket", stat.S_ISCHR: "a device",
-             stat.S_ISBLK: "a device"}
+    kinds = {
+        stat.S_ISFIFO: "a named pipe (FIFO)",
+        stat.S_ISSOCK: "a socket",
+        stat.S_ISCHR: "a device",
+        stat.S_ISBLK: "a device",
+    }
     what = next((name for test, name in kinds.items() if test(info.st_mode)), "not a regular file")
     return Found("skip", given, absolute, reason=f"{what}: only regular files can be captured")
 
 
-def _walk_dir(given: str, absolute: str, top: Path, seen: set[tuple[int, int]], exclude: Path | None) -> Iterator[Found]:
+def _walk_dir(
+    given: str, absolute: str, top: Path, seen: set[tuple[int, int]], exclude: Path | None
+) -> Iterator[Found]:
     try:
         info = os.stat(absolute)
     except OSError as exc:
@@ -78,8 +84,9 @@ def _walk_dir(given: str, absolute: str, top: Path, seen: set[tuple[int, int]], 
         yield from _walk_entry(entry, os.path.join(given, entry.name), top, seen, exclude)
 
 
-def _walk_entry(entry: os.DirEntry[str], given: str, top: Path, seen: set[tuple[int, int]],
-                exclude: Path | None) -> Iterator[Found]:
+def _walk_entry(
+    entry: os.DirEntry[str], given: str, top: Path, seen: set[tuple[int, int]], exclude: Path | None
+) -> Iterator[Found]:
     try:
         if entry.is_symlink():
             yield _link(entry, given, top)
@@ -96,5 +103,11 @@ def _link(entry: os.DirEntry[str], given: str, top: Path) -> Found:
     resolved = Path(entry.path).resolve()
     inside = resolved.is_relative_to(top)
     where = "inside" if inside else "outside"
-    return Found("link", given, entry.path, target=target, inside=inside,
-                 reason=f"symbolic link to {where} the captured folder: recorded, not followed")
+    return Found(
+        "link",
+        given,
+        entry.path,
+        target=target,
+        inside=inside,
+        reason=f"symbolic link to {where} the captured folder: recorded, not followed",
+    )

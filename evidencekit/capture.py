@@ -59,8 +59,13 @@ class CaptureResult:
 
     def to_json(self) -> dict[str, Any]:
         """Return the result as a JSON-ready dict."""
-        return {"items": self.items, "links": self.links, "skipped": self.skipped, "failed": self.failed,
-                "custody_seq": self.custody_seq}
+        return {
+            "items": self.items,
+            "links": self.links,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "custody_seq": self.custody_seq,
+        }
 
 
 def _text(value: str) -> str:
@@ -71,7 +76,8 @@ def _text(value: str) -> str:
 def _fs_times(info: os.stat_result) -> dict[str, str]:
     times = {"modified": ns_to_utc_text(info.st_mtime_ns), "accessed": ns_to_utc_text(info.st_atime_ns)}
     birth = getattr(info, "st_birthtime_ns", None) or (
-        int(info.st_birthtime * 1e9) if hasattr(info, "st_birthtime") else None)
+        int(info.st_birthtime * 1e9) if hasattr(info, "st_birthtime") else None
+    )
     if sys.platform == "win32" and birth is None:
         birth = info.st_ctime_ns  # Windows reports creation time as st_ctime before Python 3.12
     elif sys.platform != "win32":
@@ -123,8 +129,11 @@ def _copy_small(case_root: Path, data: bytes, where: str) -> Path:
         out.write(data)
         out.seek(0)
         if out.read() != data:
-            raise InputError("the copy in the case does not read back identical", path=where,
-                             hint="the disk may be failing; capture to another drive")
+            raise InputError(
+                "the copy in the case does not read back identical",
+                path=where,
+                hint="the disk may be failing; capture to another drive",
+            )
     return temp
 
 
@@ -180,11 +189,22 @@ def capture_file(case: Case, found: Found, ctx: CaptureContext, progress: Progre
         raise InputError(f"cannot read the file: {(exc.strerror or str(exc)).lower()}", path=found.given) from exc
 
 
-def _entry(case: Case, found: Found, ctx: CaptureContext, before: os.stat_result, digest: FileDigest,
-           head: bytes, temp: Path | None) -> dict[str, Any]:
-    entry: dict[str, Any] = {"kind": "file", **digest.to_json(), "media_type": sniff_media_type(head),
-                             "storage": "hash-only" if temp is None else "stored",
-                             "sighting": _sighting(found, before, ctx)}
+def _entry(
+    case: Case,
+    found: Found,
+    ctx: CaptureContext,
+    before: os.stat_result,
+    digest: FileDigest,
+    head: bytes,
+    temp: Path | None,
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "kind": "file",
+        **digest.to_json(),
+        "media_type": sniff_media_type(head),
+        "storage": "hash-only" if temp is None else "stored",
+        "sighting": _sighting(found, before, ctx),
+    }
     if temp is not None:
         entry["object"] = place(case.root, temp, digest.sha256)
     return entry
@@ -192,9 +212,15 @@ def _entry(case: Case, found: Found, ctx: CaptureContext, before: os.stat_result
 
 def link_entry(found: Found, ctx: CaptureContext) -> dict[str, Any]:
     """The journal entry for a symbolic link found inside a captured folder."""
-    return {"kind": "link", "path": _text(found.given), "absolute": _text(found.absolute),
-            "target": _text(found.target), "inside": found.inside, "captured": stamp(ctx.now),
-            "by": {"name": ctx.key.name, "fingerprint": ctx.key.public.fingerprint}}
+    return {
+        "kind": "link",
+        "path": _text(found.given),
+        "absolute": _text(found.absolute),
+        "target": _text(found.target),
+        "inside": found.inside,
+        "captured": stamp(ctx.now),
+        "by": {"name": ctx.key.name, "fingerprint": ctx.key.public.fingerprint},
+    }
 
 
 def apply_entries(manifest: Manifest, entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -214,9 +240,16 @@ def apply_entries(manifest: Manifest, entries: Sequence[dict[str, Any]]) -> list
             item["sightings"].append(entry["sighting"])
             if item["storage"] == "hash-only" and entry["storage"] == "stored":
                 item["storage"], item["object"] = "stored", entry["object"]
-        summaries.append({"id": item["id"], "path": entry["sighting"]["path"], "new": new,
-                          "storage": item["storage"], "sha256": item["sha256"],
-                          "analysis": item["analysis"].get("status", "not-applicable")})
+        summaries.append(
+            {
+                "id": item["id"],
+                "path": entry["sighting"]["path"],
+                "new": new,
+                "storage": item["storage"],
+                "sha256": item["sha256"],
+                "analysis": item["analysis"].get("status", "not-applicable"),
+            }
+        )
     return summaries
 
 
@@ -273,15 +306,23 @@ def capture(
     return result
 
 
-def _run(case: Case, base_revision: int, found: list[Found], ctx: CaptureContext, result: CaptureResult,
-         progress: Progress | None, on_total: Callable[[int], None] | None) -> list[dict[str, Any]]:
+def _run(
+    case: Case,
+    base_revision: int,
+    found: list[Found],
+    ctx: CaptureContext,
+    result: CaptureResult,
+    progress: Progress | None,
+    on_total: Callable[[int], None] | None,
+) -> list[dict[str, Any]]:
     files = [f for f in found if f.kind == "file"]
     if on_total:
         on_total(sum(_size(f.absolute) for f in files))
     entries: list[dict[str, Any]] = []
     with _journal.Writer(case, base_revision) as journal, ThreadPoolExecutor(_workers()) as pool:
         futures: dict[int, Future[dict[str, Any]]] = {
-            i: pool.submit(capture_file, case, f, ctx, progress) for i, f in enumerate(found) if f.kind == "file"}
+            i: pool.submit(capture_file, case, f, ctx, progress) for i, f in enumerate(found) if f.kind == "file"
+        }
         try:
             for index, item in enumerate(found):
                 entry = _outcome(item, futures.get(index), ctx, result)
@@ -294,8 +335,9 @@ def _run(case: Case, base_revision: int, found: list[Found], ctx: CaptureContext
     return entries
 
 
-def _outcome(found: Found, future: Future[dict[str, Any]] | None, ctx: CaptureContext,
-             result: CaptureResult) -> dict[str, Any] | None:
+def _outcome(
+    found: Found, future: Future[dict[str, Any]] | None, ctx: CaptureContext, result: CaptureResult
+) -> dict[str, Any] | None:
     if found.kind == "link":
         entry = link_entry(found, ctx)
         result.links.append({"path": entry["path"], "target": entry["target"], "reason": found.reason})
@@ -319,18 +361,22 @@ def _size(path: str) -> int:
         return 0
 
 
-def _commit_capture(case: Case, manifest: Manifest, entries: list[dict[str, Any]], ctx: CaptureContext,
-                    result: CaptureResult) -> None:
+def _commit_capture(
+    case: Case, manifest: Manifest, entries: list[dict[str, Any]], ctx: CaptureContext, result: CaptureResult
+) -> None:
     sync_store()
     ids = list(dict.fromkeys(s["id"] for s in result.items))
     details: dict[str, Any] = {
-        "files": len(result.items), "new_items": sum(1 for s in result.items if s["new"]),
-        "links": len(result.links), "skipped": result.skipped, "failed": result.failed, "hash_only": ctx.hash_only,
+        "files": len(result.items),
+        "new_items": sum(1 for s in result.items if s["new"]),
+        "links": len(result.links),
+        "skipped": result.skipped,
+        "failed": result.failed,
+        "hash_only": ctx.hash_only,
     }
     for name in ("source", "url", "platform"):
         if getattr(ctx, name):
             details[name] = getattr(ctx, name)
-    line = case.commit(manifest, key=ctx.key, action="capture", items=ids, note=ctx.note, details=details,
-                       now=ctx.now)
+    line = case.commit(manifest, key=ctx.key, action="capture", items=ids, note=ctx.note, details=details, now=ctx.now)
     result.custody_seq = _canonical.loads(line)["seq"]
     _journal.clear(case)

@@ -70,7 +70,8 @@ class Case:
         path = Path(root).expanduser().absolute()
         if not (path / MANIFEST).is_file() and not (path / CUSTODY).is_file():
             raise CaseStateError(
-                "this folder is not an evidencekit case (no manifest.json)", path=path,
+                "this folder is not an evidencekit case (no manifest.json)",
+                path=path,
                 hint="pass --case FOLDER, set EVIDENCEKIT_CASE, or create one with `evidencekit init`",
             )
         return cls(path)
@@ -135,9 +136,16 @@ class Case:
         atomic_write(self.path(SIGNATURE), key.sign_ssh(data, namespace=MANIFEST_NAMESPACE).encode("ascii"))
         atomic_write(self.path(RAW_SIGNATURE), key.sign_raw(data))
         line = make_record(
-            key=key, seq=(last.seq + 1) if last else 1, prev=last.link() if last else None, action=action,
-            manifest_bytes=data, manifest_revision=manifest["revision"], items=items, note=note,
-            details=details, now=moment,
+            key=key,
+            seq=(last.seq + 1) if last else 1,
+            prev=last.link() if last else None,
+            action=action,
+            manifest_bytes=data,
+            manifest_revision=manifest["revision"],
+            items=items,
+            note=note,
+            details=details,
+            now=moment,
         )
         append_record(self.path(CUSTODY), line)
         return line
@@ -160,9 +168,16 @@ class Case:
         data, manifest = self.read_manifest()
         last = self.last_record()
         line = make_record(
-            key=key, seq=(last.seq + 1) if last else 1, prev=last.link() if last else None, action=action,
-            manifest_bytes=data, manifest_revision=manifest["revision"], items=items, note=note,
-            details=details, now=now,
+            key=key,
+            seq=(last.seq + 1) if last else 1,
+            prev=last.link() if last else None,
+            action=action,
+            manifest_bytes=data,
+            manifest_revision=manifest["revision"],
+            items=items,
+            note=note,
+            details=details,
+            now=now,
         )
         append_record(self.path(CUSTODY), line)
         return line
@@ -223,8 +238,11 @@ def init_case(
 
     path = Path(root).expanduser().absolute()
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise CaseStateError("the folder for the new case is not empty", path=path,
-                             hint="choose a new folder name; evidencekit never writes into a folder that holds other files")
+        raise CaseStateError(
+            "the folder for the new case is not empty",
+            path=path,
+            hint="choose a new folder name; evidencekit never writes into a folder that holds other files",
+        )
     if not title.strip():
         raise InputError("the case title is empty", hint="pass --title with a short neutral description")
     moment = _time.resolve_now(now)
@@ -244,17 +262,20 @@ def init_case(
     }
     case = Case(path)
     with case.lock():
-        case.commit(new_manifest(header, _time.stamp(moment)), key=key, action="init", now=moment,
-                    note=f"case opened: {header['title']}", details={"case_id": header["id"]})
+        case.commit(
+            new_manifest(header, _time.stamp(moment)),
+            key=key,
+            action="init",
+            now=moment,
+            note=f"case opened: {header['title']}",
+            details={"case_id": header["id"]},
+        )
     return case
 
 
 def manifest_sha256(data: bytes) -> str:
     """Plain SHA-256 of manifest bytes, as custody records carry it (`sha256sum manifest.json`)."""
     return hashlib.sha256(data).hexdigest()
-
-
-
 
 
 def leftovers(case: Case) -> list[Path]:
@@ -284,12 +305,22 @@ def ensure_consistent(case: Case) -> None:
     except OSError as exc:
         raise CaseStateError(f"cannot read the manifest: {exc.strerror}", path=case.path(MANIFEST)) from exc
     if last is None or manifest_sha256(data) != last.data["manifest_sha256"]:
-        raise CaseStateError("the manifest is not the one the custody log names: an earlier command was "
-                             "interrupted, or the case was changed by hand", path=case.path(MANIFEST), hint=hint)
+        raise CaseStateError(
+            "the manifest is not the one the custody log names: an earlier command was "
+            "interrupted, or the case was changed by hand",
+            path=case.path(MANIFEST),
+            hint=hint,
+        )
 
 
-def custody_note(case: Case | str | os.PathLike[str], text: str, *, key: SigningKey, items: Sequence[str] = (),
-                 now: datetime | None = None) -> dict[str, Any]:
+def custody_note(
+    case: Case | str | os.PathLike[str],
+    text: str,
+    *,
+    key: SigningKey,
+    items: Sequence[str] = (),
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """Add a signed `note` record to the custody log (the manifest itself does not change)."""
     from ._canonical import loads
 
@@ -302,7 +333,9 @@ def custody_note(case: Case | str | os.PathLike[str], text: str, *, key: Signing
         known = {item["id"] for item in manifest["items"]}
         unknown = [i for i in items if i not in known]
         if unknown:
-            raise InputError(f"no item with id {', '.join(unknown)} in this case", hint="list ids with `evidencekit items`")
+            raise InputError(
+                f"no item with id {', '.join(unknown)} in this case", hint="list ids with `evidencekit items`"
+            )
         line = case.log(key=key, action="note", items=items, note=text.strip(), now=now)
     return loads(line)
 

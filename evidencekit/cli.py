@@ -16,27 +16,47 @@ from typing import Any
 
 import click
 
-from . import _cli_support as ui
 import evidencekit as api
+
+from . import _cli_support as ui
+from ._time import local_text
 from ._version import __version__
 from .errors import EvidenceKitError, VerificationError
-from ._time import local_text
 from .imaging import PDQ_AVAILABLE
 
 _STATE = {"debug": False, "json": False}
 
-case_option = click.option("--case", "case_dir", metavar="DIR", help="The case folder (default: $EVIDENCEKIT_CASE, then the current folder).")
-key_option = click.option("--key", "key_name", metavar="NAME", help="Signing key to use (default: $EVIDENCEKIT_KEY, the case examiner's key, or the only key).")
-passfile_option = click.option("--passphrase-file", metavar="FILE", help="Read the key passphrase from the first line of FILE (else $EVIDENCEKIT_PASSPHRASE, else a hidden prompt).")
+case_option = click.option(
+    "--case", "case_dir", metavar="DIR", help="The case folder (default: $EVIDENCEKIT_CASE, then the current folder)."
+)
+key_option = click.option(
+    "--key",
+    "key_name",
+    metavar="NAME",
+    help="Signing key to use (default: $EVIDENCEKIT_KEY, the case examiner's key, or the only key).",
+)
+passfile_option = click.option(
+    "--passphrase-file",
+    metavar="FILE",
+    help="Read the key passphrase from the first line of FILE (else $EVIDENCEKIT_PASSPHRASE, else a hidden prompt).",
+)
 
 
 def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """Add `--json` (machine-readable output on stdout) to a command."""
+
     def remember(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
         _STATE["json"] = _STATE["json"] or value
         return value
-    return click.option("--json", "as_json", is_flag=True, callback=remember, expose_value=True,
-                        help="Write machine-readable JSON to stdout.")(func)
+
+    return click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        callback=remember,
+        expose_value=True,
+        help="Write machine-readable JSON to stdout.",
+    )(func)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -103,7 +123,9 @@ def keys_list(as_json: bool) -> None:
 
 @keys.command("export")
 @click.argument("name", required=False)
-@click.option("--out", "out_dir", default=".", show_default=True, type=click.Path(file_okay=False), help="Folder to write into.")
+@click.option(
+    "--out", "out_dir", default=".", show_default=True, type=click.Path(file_okay=False), help="Folder to write into."
+)
 @json_option
 def keys_export(name: str | None, out_dir: str, as_json: bool) -> None:
     """Write the public key as NAME.pub (OpenSSH) and NAME.pem (for openssl).
@@ -119,8 +141,10 @@ def _render_key(info: dict[str, Any], as_json: bool, created: bool = False) -> N
         return ui.emit_json(info)
     if created:
         ui.say(f"created key '{info['name']}' in {info['path']}")
-        ui.say("keep the passphrase safe: it cannot be recovered if forgotten. Write the fingerprint below on "
-               "paper: whoever checks your evidence compares it with the one in the case")
+        ui.say(
+            "keep the passphrase safe: it cannot be recovered if forgotten. Write the fingerprint below on "
+            "paper: whoever checks your evidence compares it with the one in the case"
+        )
     click.echo(f"name:        {info['name']}\nfingerprint: {info['fingerprint']}\npublic key:  {info['public_key']}")
 
 
@@ -130,12 +154,22 @@ def _render_key(info: dict[str, Any], as_json: bool, created: bool = False) -> N
 @click.option("--title", required=True, help="A short neutral description, e.g. 'Telegram group sharing, 2026'.")
 @click.option("--case-id", help="Your own case reference (default: EK-<date>-<random>).")
 @click.option("--examiner", help="The examiner's name as it should appear (default: the key name).")
-@click.option("--timezone", help="Timezone for times without one, e.g. Asia/Kuala_Lumpur or +08:00 (default: this computer's).")
+@click.option(
+    "--timezone", help="Timezone for times without one, e.g. Asia/Kuala_Lumpur or +08:00 (default: this computer's)."
+)
 @key_option
 @passfile_option
 @json_option
-def init(directory: str, title: str, case_id: str | None, examiner: str | None, timezone: str | None,
-         key_name: str | None, passphrase_file: str | None, as_json: bool) -> None:
+def init(
+    directory: str,
+    title: str,
+    case_id: str | None,
+    examiner: str | None,
+    timezone: str | None,
+    key_name: str | None,
+    passphrase_file: str | None,
+    as_json: bool,
+) -> None:
     """Create a new case folder.
 
     Example: evidencekit init my-case --title "Telegram group, March 2026"
@@ -155,15 +189,27 @@ def init(directory: str, title: str, case_id: str | None, examiner: str | None, 
 @click.option("--url", help="A link to where it was seen.")
 @click.option("--platform", help="telegram, whatsapp, instagram, messenger, discord, signal, …")
 @click.option("--note", help="A note kept with this capture.")
-@click.option("--hash-only", is_flag=True,
-              help="Keep only hashes and metadata, no copy: only when police or a lawyer tell you to.")
+@click.option(
+    "--hash-only",
+    is_flag=True,
+    help="Keep only hashes and metadata, no copy: only when police or a lawyer tell you to.",
+)
 @case_option
 @key_option
 @passfile_option
 @json_option
-def capture(paths: tuple[str, ...], source: str | None, url: str | None, platform: str | None, note: str | None,
-            hash_only: bool, case_dir: str | None, key_name: str | None, passphrase_file: str | None,
-            as_json: bool) -> None:
+def capture(
+    paths: tuple[str, ...],
+    source: str | None,
+    url: str | None,
+    platform: str | None,
+    note: str | None,
+    hash_only: bool,
+    case_dir: str | None,
+    key_name: str | None,
+    passphrase_file: str | None,
+    as_json: bool,
+) -> None:
     """Preserve files and folders in the case, byte for byte.
 
     Example: evidencekit capture ~/Pictures/screenshots --source "Telegram group V2K" --platform telegram
@@ -171,12 +217,24 @@ def capture(paths: tuple[str, ...], source: str | None, url: str | None, platfor
     case = ui.find_case(case_dir)
     key = ui.load_key(key_name, passphrase_file, case)
     with ui.Progress("capturing") as bar:
-        result = api.capture(case, list(paths), key=key, source=source, url=url, platform=platform, note=note,
-                             hash_only=hash_only, progress=bar.advance, on_total=bar.set_total)
+        result = api.capture(
+            case,
+            list(paths),
+            key=key,
+            source=source,
+            url=url,
+            platform=platform,
+            note=note,
+            hash_only=hash_only,
+            progress=bar.advance,
+            on_total=bar.set_total,
+        )
     _render_capture(result.to_json(), as_json)
     if result.failed:
-        raise EvidenceKitError(f"{len(result.failed)} path(s) could not be captured (everything else was saved)",
-                               hint="the 'failed' list says which and why; fix access, then capture them again")
+        raise EvidenceKitError(
+            f"{len(result.failed)} path(s) could not be captured (everything else was saved)",
+            hint="the 'failed' list says which and why; fix access, then capture them again",
+        )
 
 
 def _render_capture(data: dict[str, Any], as_json: bool) -> None:
@@ -200,15 +258,26 @@ def _render_capture(data: dict[str, Any], as_json: bool) -> None:
 
 @cli.command("verify")
 @click.argument("case_arg", metavar="[CASE]", required=False)
-@click.option("--trust", multiple=True, metavar="FINGERPRINT|KEYFILE",
-              help="A signer you trust: SHA256:… fingerprint or a .pub/.pem file. Repeatable.")
+@click.option(
+    "--trust",
+    multiple=True,
+    metavar="FINGERPRINT|KEYFILE",
+    help="A signer you trust: SHA256:… fingerprint or a .pub/.pem file. Repeatable.",
+)
 @click.option("--record", is_flag=True, help="If all is well, add a signed 'verify' record to the custody log.")
 @case_option
 @key_option
 @passfile_option
 @json_option
-def verify(case_arg: str | None, trust: tuple[str, ...], record: bool, case_dir: str | None, key_name: str | None,
-           passphrase_file: str | None, as_json: bool) -> None:
+def verify(
+    case_arg: str | None,
+    trust: tuple[str, ...],
+    record: bool,
+    case_dir: str | None,
+    key_name: str | None,
+    passphrase_file: str | None,
+    as_json: bool,
+) -> None:
     """Check that nothing in the case changed; list every problem.
 
     Example: evidencekit verify my-case --trust SHA256:0bXEiCsw… --record
@@ -216,8 +285,14 @@ def verify(case_arg: str | None, trust: tuple[str, ...], record: bool, case_dir:
     case = ui.find_case(case_arg or case_dir)
     key = ui.load_key(key_name, passphrase_file, case) if record else None
     with ui.Progress("verifying") as bar:
-        report = api.verify(case, trusted_keys=api.parse_trust(trust), progress=bar.advance,
-                            on_total=bar.set_total, raise_on_failure=False, record_key=key)
+        report = api.verify(
+            case,
+            trusted_keys=api.parse_trust(trust),
+            progress=bar.advance,
+            on_total=bar.set_total,
+            raise_on_failure=False,
+            record_key=key,
+        )
     _render_report(report.to_json(), as_json)
     if not report.ok:
         raise VerificationError(f"verification failed: {len(report.failures)} problem(s)", report.failures, report)
@@ -226,17 +301,29 @@ def verify(case_arg: str | None, trust: tuple[str, ...], record: bool, case_dir:
 def _render_report(data: dict[str, Any], as_json: bool) -> None:
     if as_json:
         return ui.emit_json(data)
-    click.echo(f"case {data['case_id'] or '(manifest unreadable)'}: {data['items']} item(s), {data['stored']} stored, "
-               f"{data['hash_only']} hash-only, {data['custody_records']} custody record(s)")
-    pinned = any(p["kind"] == "untrusted-signer" for p in data["problems"]) or any(s["trusted"] for s in data["signers"])
+    click.echo(
+        f"case {data['case_id'] or '(manifest unreadable)'}: {data['items']} item(s), {data['stored']} stored, "
+        f"{data['hash_only']} hash-only, {data['custody_records']} custody record(s)"
+    )
+    pinned = any(p["kind"] == "untrusted-signer" for p in data["problems"]) or any(
+        s["trusted"] for s in data["signers"]
+    )
     for signer in data["signers"]:
-        trust = ("trusted" if signer["trusted"] else "NOT trusted" if pinned else
-                 "good signature; to be sure it is theirs, compare this fingerprint with the one on paper or pass --trust")
+        trust = (
+            "trusted"
+            if signer["trusted"]
+            else "NOT trusted"
+            if pinned
+            else "good signature; to be sure it is theirs, compare this fingerprint with the one on paper or pass --trust"
+        )
         click.echo(f"signer {signer['name']}: {signer['fingerprint']} ({trust})")
     for problem in data["problems"]:
         click.echo(_problem_line(problem))
-    click.echo("OK: every file, signature and custody record checks out" if data["ok"] else
-               f"FAIL: {len(data['problems'])} problem(s)")
+    click.echo(
+        "OK: every file, signature and custody record checks out"
+        if data["ok"]
+        else f"FAIL: {len(data['problems'])} problem(s)"
+    )
 
 
 def _problem_line(problem: dict[str, str]) -> str:
@@ -263,8 +350,10 @@ def recover(case_dir: str | None, key_name: str | None, passphrase_file: str | N
         return ui.emit_json(result)
     if not result["resigned"]:
         return ui.say("nothing to recover: the case was not interrupted")
-    ui.say(f"recovered: {len(result['adopted'])} file(s) adopted, {result['partials_removed']} unfinished "
-           f"copy(ies) removed; custody record {result['custody_seq']} says so")
+    ui.say(
+        f"recovered: {len(result['adopted'])} file(s) adopted, {result['partials_removed']} unfinished "
+        f"copy(ies) removed; custody record {result['custody_seq']} says so"
+    )
     for orphan in result["orphans"]:
         ui.say(f"left in place, damaged: {orphan}")
 
@@ -279,7 +368,9 @@ def items(case_dir: str | None, as_json: bool) -> None:
         return ui.emit_json(rows)
     for row in rows:
         flag = " screenshot" if row["screenshot"] else ""
-        click.echo(f"{row['id']}\t{row['media_type']}\t{ui.human_size(row['size'])}\t{row['storage']}{flag}\t{row['name']}")
+        click.echo(
+            f"{row['id']}\t{row['media_type']}\t{ui.human_size(row['size'])}\t{row['storage']}{flag}\t{row['name']}"
+        )
     if not rows:
         ui.say("no items yet: add some with `evidencekit capture PATH`")
 
@@ -300,23 +391,33 @@ def show(item_id: str, case_dir: str | None, as_json: bool) -> None:
 
 
 def _describe_item(item: dict[str, Any]) -> str:
-    lines = [f"{item['id']}  {item['media_type']}  {ui.human_size(item['size'])} ({item['size']} bytes)",
-             f"sha256 {item['sha256']}", f"sha1   {item['sha1']}", f"md5    {item['md5']}",
-             f"storage: {item['storage']}" + (f" ({item['object']})" if item.get("object") else "")]
+    lines = [
+        f"{item['id']}  {item['media_type']}  {ui.human_size(item['size'])} ({item['size']} bytes)",
+        f"sha256 {item['sha256']}",
+        f"sha1   {item['sha1']}",
+        f"md5    {item['md5']}",
+        f"storage: {item['storage']}" + (f" ({item['object']})" if item.get("object") else ""),
+    ]
     analysis = item["analysis"]
     if analysis.get("status") == "failed":
         lines.append(f"analysis failed: {analysis.get('reason')}")
     elif analysis.get("status") == "ok":
         camera = " ".join(v for k, v in analysis.get("camera", {}).items() if k in ("make", "model"))
-        lines.append(f"image {analysis['width']}x{analysis['height']} {analysis['format']}{'  camera: ' + camera if camera else ''}")
+        lines.append(
+            f"image {analysis['width']}x{analysis['height']} {analysis['format']}{'  camera: ' + camera if camera else ''}"
+        )
         if analysis.get("gps") and "latitude" in analysis["gps"]:
             lines.append(f"GPS {analysis['gps']['latitude']}, {analysis['gps'].get('longitude', '?')}")
         shot = analysis.get("screenshot", {})
-        lines.append(f"screenshot: {'likely' if shot.get('likely') else 'not likely'} ({'; '.join(shot.get('reasons', []))})")
+        lines.append(
+            f"screenshot: {'likely' if shot.get('likely') else 'not likely'} ({'; '.join(shot.get('reasons', []))})"
+        )
     for number, seen in enumerate(item["sightings"], 1):
         extra = ", ".join(f"{k}: {seen[k]}" for k in ("source", "url", "platform", "note") if k in seen)
-        lines.append(f"seen {number}: {seen['path']} at {local_text(seen['captured'])} by {seen['by']['name']}"
-                     + (f" ({extra})" if extra else ""))
+        lines.append(
+            f"seen {number}: {seen['path']} at {local_text(seen['captured'])} by {seen['by']['name']}"
+            + (f" ({extra})" if extra else "")
+        )
     return "\n".join(lines)
 
 
@@ -336,8 +437,10 @@ def custody_log(case_dir: str | None, as_json: bool) -> None:
         return ui.emit_json(records)
     for rec in records:
         items_ = f" items {','.join(rec['items'][:6])}{'…' if len(rec['items']) > 6 else ''}" if rec["items"] else ""
-        click.echo(f"{rec['seq']:>4}  {local_text(rec['time'])}  {rec['action']:<8} by {rec['actor']['name']} "
-                   f"({rec['actor']['fingerprint']}){items_}" + (f"\n      note: {rec['note']}" if rec["note"] else ""))
+        click.echo(
+            f"{rec['seq']:>4}  {local_text(rec['time'])}  {rec['action']:<8} by {rec['actor']['name']} "
+            f"({rec['actor']['fingerprint']}){items_}" + (f"\n      note: {rec['note']}" if rec["note"] else "")
+        )
 
 
 @custody.command("note")
@@ -347,8 +450,14 @@ def custody_log(case_dir: str | None, as_json: bool) -> None:
 @key_option
 @passfile_option
 @json_option
-def custody_note(text: str, item_ids: tuple[str, ...], case_dir: str | None, key_name: str | None,
-                 passphrase_file: str | None, as_json: bool) -> None:
+def custody_note(
+    text: str,
+    item_ids: tuple[str, ...],
+    case_dir: str | None,
+    key_name: str | None,
+    passphrase_file: str | None,
+    as_json: bool,
+) -> None:
     """Add a signed note to the custody log.
 
     Example: evidencekit custody note "Showed E0003 to Insp. Tan at IPD Brickfields" --item E0003
@@ -381,8 +490,12 @@ def _print_error(exc: EvidenceKitError) -> None:
     if exc.hint:
         click.echo(f"hint: {exc.hint}", err=True)
     if _STATE["json"] and not ui.EMITTED["json"]:
-        ui.emit_json({"ok": False, "error": {"message": str(exc), "hint": exc.hint, "path": exc.path,
-                                             "exit_code": exc.exit_code}})
+        ui.emit_json(
+            {
+                "ok": False,
+                "error": {"message": str(exc), "hint": exc.hint, "path": exc.path, "exit_code": exc.exit_code},
+            }
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -405,8 +518,9 @@ def _run(argv: list[str] | None) -> int:
         exc.show()
         return 3
     except (click.Abort, KeyboardInterrupt):
-        click.echo("\nstopped. Anything already saved is kept; run `evidencekit recover` if a capture was cut short.",
-                   err=True)
+        click.echo(
+            "\nstopped. Anything already saved is kept; run `evidencekit recover` if a capture was cut short.", err=True
+        )
         return 130
     except EvidenceKitError as exc:
         _print_error(exc)
@@ -415,8 +529,11 @@ def _run(argv: list[str] | None) -> int:
         if _STATE["debug"]:
             traceback.print_exc()
         else:
-            click.echo(f"internal error (a bug in evidencekit): {sys.exc_info()[1]!r}\n"
-                       "please report it; run again with --debug to see the details", err=True)
+            click.echo(
+                f"internal error (a bug in evidencekit): {sys.exc_info()[1]!r}\n"
+                "please report it; run again with --debug to see the details",
+                err=True,
+            )
         return 4
 
 

@@ -27,8 +27,20 @@ FORMAT = "evidencekit/custody/1"
 NAMESPACE = "evidencekit-custody"
 LINK_PREFIX = b"evidencekit/custody/v1\x00"
 ACTIONS = ("init", "capture", "note", "verify", "recover", "transfer", "receive", "export", "derive")
-FIELDS = {"format", "seq", "time", "actor", "action", "items", "note", "details", "manifest_sha256",
-          "manifest_revision", "prev", "signature"}
+FIELDS = {
+    "format",
+    "seq",
+    "time",
+    "actor",
+    "action",
+    "items",
+    "note",
+    "details",
+    "manifest_sha256",
+    "manifest_revision",
+    "prev",
+    "signature",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,10 +148,18 @@ def _type_problem(data: dict[str, Any]) -> str | None:
     checks = [
         (data["action"] in ACTIONS, "unknown action"),
         (isinstance(data["seq"], int) and not isinstance(data["seq"], bool) and data["seq"] > 0, "bad seq"),
-        (isinstance(actor, dict) and set(actor) == {"name", "fingerprint", "public_key"}
-         and all(isinstance(v, str) for v in actor.values()), "bad actor"),
-        (isinstance(when, dict) and set(when) == {"utc", "offset"} and all(isinstance(v, str) for v in when.values()),
-         "bad time"),
+        (
+            isinstance(actor, dict)
+            and set(actor) == {"name", "fingerprint", "public_key"}
+            and all(isinstance(v, str) for v in actor.values()),
+            "bad actor",
+        ),
+        (
+            isinstance(when, dict)
+            and set(when) == {"utc", "offset"}
+            and all(isinstance(v, str) for v in when.values()),
+            "bad time",
+        ),
         (isinstance(data["items"], list) and all(isinstance(i, str) for i in data["items"]), "bad items"),
         (data["note"] is None or isinstance(data["note"], str), "bad note"),
         (isinstance(data["details"], dict), "bad details"),
@@ -169,7 +189,9 @@ def check_log(lines: Sequence[bytes], *, path: str = "custody.jsonl") -> tuple[l
     records: list[CustodyRecord] = []
     problems: list[Problem] = []
     if not lines:
-        return records, [Problem("malformed", "the custody log is empty: it must start with the init record", path=path)]
+        return records, [
+            Problem("malformed", "the custody log is empty: it must start with the init record", path=path)
+        ]
     prev_link: str | None = None
     for lineno, line in enumerate(lines, start=1):
         where = f"{path}:{lineno}"
@@ -189,15 +211,31 @@ def _check_one(record: CustodyRecord, lineno: int, prev_link: str | None, where:
     problems = []
     data = record.data
     if data["seq"] != lineno:
-        problems.append(Problem("chain-broken", "record is out of sequence", path=where,
-                                expected=str(lineno), found=str(data["seq"])))
+        problems.append(
+            Problem(
+                "chain-broken", "record is out of sequence", path=where, expected=str(lineno), found=str(data["seq"])
+            )
+        )
     if lineno == 1 and data["action"] != "init":
-        problems.append(Problem("chain-broken", "the first record is not the init record", path=where,
-                                expected="init", found=str(data["action"])))
+        problems.append(
+            Problem(
+                "chain-broken",
+                "the first record is not the init record",
+                path=where,
+                expected="init",
+                found=str(data["action"]),
+            )
+        )
     if data["prev"] != prev_link:
-        problems.append(Problem("chain-broken", "record does not link to the record before it", path=where,
-                                expected=prev_link or "null (the first record links to nothing)",
-                                found=str(data["prev"] or "null")))
+        problems.append(
+            Problem(
+                "chain-broken",
+                "record does not link to the record before it",
+                path=where,
+                expected=prev_link or "null (the first record links to nothing)",
+                found=str(data["prev"] or "null"),
+            )
+        )
     try:
         check_signature(record)
     except (BadSignatureError, FormatError) as exc:

@@ -86,10 +86,21 @@ def demo(folder: str | Path, *, log: Log | None = None, now: datetime | None = N
     say(f"3. created case EK-DEMO in {case.root}")
     result = capture(case, [samples], key=key, source="evidencekit demo", platform="demo", now=now)
     new = sum(1 for item in result.items if item["new"])
-    say(f"4. captured {len(result.items)} files: {new} new items, {len(result.items) - new} duplicate(s) recorded as sightings")
+    say(
+        f"4. captured {len(result.items)} files: {new} new items, {len(result.items) - new} duplicate(s) recorded as sightings"
+    )
     report = verify(case)
     say(f"5. verified: {report.items} items, {report.custody_records} custody records, all intact")
-    say(f"   check the signature yourself: cd {case.root} && ssh-keygen -Y verify -f allowed_signers "
-        "-I demo-examiner -n evidencekit -s manifest.json.sig < manifest.json")
-    return {"case": str(case.root), "case_id": "EK-DEMO", "samples": str(samples), "key_home": str(home),
-            "fingerprint": key.public.fingerprint, "items": result.items, "verified": report.ok}
+    say(
+        f"   check the signature yourself: cd {case.root} && ssh-keygen -Y verify -f allowed_signers "
+        "-I demo-examiner -n evidencekit -s manifest.json.sig < manifest.json"
+    )
+    return {
+        "case": str(case.root),
+        "case_id": "EK-DEMO",
+        "samples": str(samples),
+        "key_home": str(home),
+        "fingerprint": key.public.fingerprint,
+        "items": result.items,
+        "verified": report.ok,
+    }

@@ -94,16 +94,20 @@ class _BufferRing:
             self._free.put(slot)
 
 
-def _write_checked(dst: BinaryIO, check: BinaryIO, buffer: bytearray, count: int, scratch: bytearray,
-                   offset: int, where: str) -> None:
+def _write_checked(
+    dst: BinaryIO, check: BinaryIO, buffer: bytearray, count: int, scratch: bytearray, offset: int, where: str
+) -> None:
     view = memoryview(buffer)[:count]
     dst.write(view)
     got = check.readinto(scratch)
     # spec: the copy equals the hashed bytes (bytearray == bytearray compares with memcmp)
     same = scratch == buffer if count == CHUNK else scratch[:got] == buffer[:count]
     if got != count or not same:
-        raise InputError(f"the copy differs from the bytes read at offset {offset}", path=where,
-                         hint="the disk may be failing; capture to another drive")
+        raise InputError(
+            f"the copy differs from the bytes read at offset {offset}",
+            path=where,
+            hint="the disk may be failing; capture to another drive",
+        )
 
 
 def copy_and_hash(

@@ -67,9 +67,17 @@ except ImportError:  # optional extra: evidencekit[pdq]
 
 _OPEN_LOCK = threading.Lock()
 # The only Pillow openers each media type may use (the JPEG one also returns MPO files).
-_FORMATS = {"image/jpeg": ("JPEG",), "image/png": ("PNG",), "image/gif": ("GIF",), "image/webp": ("WEBP",),
-            "image/tiff": ("TIFF",), "image/bmp": ("BMP", "DIB"), "image/heic": ("HEIF",),
-            "image/heif": ("HEIF",), "image/avif": ("AVIF",)}
+_FORMATS = {
+    "image/jpeg": ("JPEG",),
+    "image/png": ("PNG",),
+    "image/gif": ("GIF",),
+    "image/webp": ("WEBP",),
+    "image/tiff": ("TIFF",),
+    "image/bmp": ("BMP", "DIB"),
+    "image/heic": ("HEIF",),
+    "image/heif": ("HEIF",),
+    "image/avif": ("AVIF",),
+}
 # EXIF orientation -> the transpose that shows the image upright (as PIL.ImageOps.exif_transpose).
 _UPRIGHT = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,

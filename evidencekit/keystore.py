@@ -20,12 +20,23 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ._fs import atomic_write, removing_on_error
 from .errors import FormatError, InputError, SigningKeyError
-from .signing import (_ED25519_ONLY, PRIVATE_LABEL, PRIVATE_MAGIC, PublicKey, SigningKey, _dearmour,
-                      _parse_public_blob, _read_bytes, _read_text,
-                      _strings)
+from .signing import (
+    _ED25519_ONLY,
+    PRIVATE_LABEL,
+    PRIVATE_MAGIC,
+    PublicKey,
+    SigningKey,
+    _dearmour,
+    _parse_public_blob,
+    _read_bytes,
+    _read_text,
+    _strings,
+)
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_@][A-Za-z0-9._@-]{0,63}")
 _NAME_HINT = "use 1-64 characters from A-Z a-z 0-9 . _ @ -, not starting with '.' or '-' and not ending in '.pub'"
+
+
 def keys_home() -> Path:
     """The evidencekit home: `$EVIDENCEKIT_HOME` if set, else the per-user app folder."""
     env = os.environ.get("EVIDENCEKIT_HOME")
@@ -155,7 +166,11 @@ def load_signing_key(name: str, *, passphrase: bytes | None, home: Path | None =
     info = get_key_info(name, home)
     if info.encrypted and not passphrase:
         message = f"key {name!r} is encrypted and no passphrase was given"
-        raise SigningKeyError(message, path=info.path, hint="give it with --passphrase-file FILE, $EVIDENCEKIT_PASSPHRASE, or at the prompt")
+        raise SigningKeyError(
+            message,
+            path=info.path,
+            hint="give it with --passphrase-file FILE, $EVIDENCEKIT_PASSPHRASE, or at the prompt",
+        )
     private = _decrypt(info, passphrase if info.encrypted else None)
     if not isinstance(private, Ed25519PrivateKey):
         raise FormatError("the private key is not an Ed25519 key", path=info.path, hint=_ED25519_ONLY)
@@ -170,8 +185,10 @@ def _decrypt(info: KeyInfo, passphrase: bytes | None) -> object:
     except (ValueError, TypeError):
         if passphrase is None:
             raise FormatError("the OpenSSH private key is corrupt", path=info.path) from None
-        hint = ("check the passphrase and try again; a forgotten passphrase cannot be recovered: make a new key "
-                "with `evidencekit keys create` and pass --key NEWNAME (cases signed before stay valid)")
+        hint = (
+            "check the passphrase and try again; a forgotten passphrase cannot be recovered: make a new key "
+            "with `evidencekit keys create` and pass --key NEWNAME (cases signed before stay valid)"
+        )
         raise SigningKeyError(f"wrong passphrase for key {info.name!r}", path=info.path, hint=hint) from None
 
 
@@ -194,5 +211,3 @@ def export_key(name: str, out_dir: Path, *, home: Path | None = None) -> list[Pa
         if not path.exists():
             atomic_write(path, content, mode=0o644)
     return list(outputs)
-
-

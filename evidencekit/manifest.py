@@ -28,7 +28,15 @@ Manifest = dict[str, Any]
 
 def new_manifest(header: dict[str, Any], now_stamp: dict[str, str]) -> Manifest:
     """Return an empty manifest (revision 0) for a case header."""
-    return {"format": FORMAT, "case": header, "revision": 0, "updated": now_stamp, "items": [], "links": [], "signers": {}}
+    return {
+        "format": FORMAT,
+        "case": header,
+        "revision": 0,
+        "updated": now_stamp,
+        "items": [],
+        "links": [],
+        "signers": {},
+    }
 
 
 def encode_manifest(manifest: Manifest) -> bytes:
@@ -51,7 +59,9 @@ def parse_manifest(data: bytes, *, path: str | None = None) -> Manifest:
 
 
 def _fail(message: str, path: str | None) -> FormatError:
-    return FormatError(f"manifest: {message}", path=path, hint="restore the case from a copy, or run `evidencekit verify` for details")
+    return FormatError(
+        f"manifest: {message}", path=path, hint="restore the case from a copy, or run `evidencekit verify` for details"
+    )
 
 
 def _require(obj: Any, fields: set[str], where: str, path: str | None, *, exact: bool = False) -> None:

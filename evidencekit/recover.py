@@ -43,8 +43,14 @@ class RecoverResult:
 
     def to_json(self) -> dict[str, Any]:
         """The result as a JSON-ready dict."""
-        return {"adopted": self.adopted, "orphans": self.orphans, "partials_removed": self.partials_removed,
-                "torn_lines": self.torn_lines, "resigned": self.resigned, "custody_seq": self.custody_seq}
+        return {
+            "adopted": self.adopted,
+            "orphans": self.orphans,
+            "partials_removed": self.partials_removed,
+            "torn_lines": self.torn_lines,
+            "resigned": self.resigned,
+            "custody_seq": self.custody_seq,
+        }
 
 
 def recover(case: Case | str | os.PathLike[str], *, key: SigningKey, now: datetime | None = None) -> RecoverResult:
@@ -68,10 +74,21 @@ def recover(case: Case | str | os.PathLike[str], *, key: SigningKey, now: dateti
             _journal.clear(case)
             return result  # nothing was interrupted: the case is left as it is
         result.resigned = True
-        details = {"adopted": len(result.adopted), "orphans": result.orphans,
-                   "partials_removed": result.partials_removed, "torn_journal_lines": result.torn_lines}
-        case.commit(manifest, key=key, action="recover", items=[a["id"] for a in result.adopted],
-                    note="recovered after an interrupted command", details=details, now=now)
+        details = {
+            "adopted": len(result.adopted),
+            "orphans": result.orphans,
+            "partials_removed": result.partials_removed,
+            "torn_journal_lines": result.torn_lines,
+        }
+        case.commit(
+            manifest,
+            key=key,
+            action="recover",
+            items=[a["id"] for a in result.adopted],
+            note="recovered after an interrupted command",
+            details=details,
+            now=now,
+        )
         _journal.clear(case)
         result.custody_seq = case.last_record().seq  # type: ignore[union-attr]
     return result
@@ -79,10 +96,19 @@ def recover(case: Case | str | os.PathLike[str], *, key: SigningKey, now: dateti
 
 def _needs_commit(case: Case, manifest: Manifest, result: RecoverResult) -> bool:
     last = case.last_record()
-    consistent = last is not None and manifest_sha256(case.path(layout.MANIFEST).read_bytes()) == last.data[
-        "manifest_sha256"] and manifest["revision"] == last.data["manifest_revision"]
-    return bool(result.adopted or result.partials_removed or result.torn_lines or not consistent
-                or _journal.pending(case) or not _signature_ok(case))
+    consistent = (
+        last is not None
+        and manifest_sha256(case.path(layout.MANIFEST).read_bytes()) == last.data["manifest_sha256"]
+        and manifest["revision"] == last.data["manifest_revision"]
+    )
+    return bool(
+        result.adopted
+        or result.partials_removed
+        or result.torn_lines
+        or not consistent
+        or _journal.pending(case)
+        or not _signature_ok(case)
+    )
 
 
 def _signature_ok(case: Case) -> bool:
@@ -97,17 +123,26 @@ def _signature_ok(case: Case) -> bool:
 def _load_checked(case: Case) -> Manifest:
     path = case.path(layout.CUSTODY)
     if not path.exists() or not read_lines(path):
-        raise CaseStateError("the case has no custody log: its creation was interrupted", path=case.root,
-                             hint="nothing was captured yet: delete this folder and run `evidencekit init` again")
+        raise CaseStateError(
+            "the case has no custody log: its creation was interrupted",
+            path=case.root,
+            hint="nothing was captured yet: delete this folder and run `evidencekit init` again",
+        )
     records, problems = check_log(read_lines(path), path=layout.CUSTODY)
     if problems:
-        raise CaseStateError(f"the custody log is damaged ({problems[0].message}); recover will not change it",
-                             path=path, hint="run `evidencekit verify` to see every problem")
+        raise CaseStateError(
+            f"the custody log is damaged ({problems[0].message}); recover will not change it",
+            path=path,
+            hint="run `evidencekit verify` to see every problem",
+        )
     data = case.path(layout.MANIFEST).read_bytes()
     manifest = parse_manifest(data, path=layout.MANIFEST)
     if manifest["revision"] not in (records[-1].data["manifest_revision"], records[-1].data["manifest_revision"] + 1):
-        raise CaseStateError("the manifest's revision does not follow the custody log; recover will not sign it",
-                             path=case.path(layout.MANIFEST), hint="run `evidencekit verify` to see every problem")
+        raise CaseStateError(
+            "the manifest's revision does not follow the custody log; recover will not sign it",
+            path=case.path(layout.MANIFEST),
+            hint="run `evidencekit verify` to see every problem",
+        )
     return manifest
 
 
@@ -118,8 +153,14 @@ def _entry_intact(case: Case, entry: dict[str, Any]) -> bool:
     return path.is_file() and hash_file(path).sha256 == entry["sha256"]
 
 
-def _orphan_entries(case: Case, manifest: Manifest, entries: list[dict[str, Any]], key: SigningKey,
-                    now: datetime | None, result: RecoverResult) -> list[dict[str, Any]]:
+def _orphan_entries(
+    case: Case,
+    manifest: Manifest,
+    entries: list[dict[str, Any]],
+    key: SigningKey,
+    now: datetime | None,
+    result: RecoverResult,
+) -> list[dict[str, Any]]:
     known = {item["sha256"] for item in manifest["items"]} | {e.get("sha256") for e in entries}
     out = []
     for path in sorted(case.path(layout.OBJECTS).glob("sha256/*/*")):
@@ -133,17 +174,31 @@ def _orphan_entries(case: Case, manifest: Manifest, entries: list[dict[str, Any]
     return out
 
 
-def _orphan_entry(case: Case, path: Path, digest: dict[str, Any], key: SigningKey,
-                  now: datetime | None) -> dict[str, Any]:
+def _orphan_entry(
+    case: Case, path: Path, digest: dict[str, Any], key: SigningKey, now: datetime | None
+) -> dict[str, Any]:
     with open(path, "rb") as handle:
         media_type = sniff_media_type(handle.read(SNIFF_BYTES))
     analysis = analyze_image(path, media_type=media_type) if media_type in IMAGE_TYPES else {"status": "not-applicable"}
     relpath = path.relative_to(case.root).as_posix()
-    sighting = {"captured": stamp(now), "by": {"name": key.name, "fingerprint": key.public.fingerprint},
-                "name": path.name, "path": relpath, "absolute": str(path), "recovered": True,
-                "note": "found in the store after an interrupted capture; where it came from was not recorded"}
-    return {"kind": "file", **digest, "media_type": media_type, "storage": "stored", "object": relpath,
-            "analysis": analysis, "sighting": sighting}
+    sighting = {
+        "captured": stamp(now),
+        "by": {"name": key.name, "fingerprint": key.public.fingerprint},
+        "name": path.name,
+        "path": relpath,
+        "absolute": str(path),
+        "recovered": True,
+        "note": "found in the store after an interrupted capture; where it came from was not recorded",
+    }
+    return {
+        "kind": "file",
+        **digest,
+        "media_type": media_type,
+        "storage": "stored",
+        "object": relpath,
+        "analysis": analysis,
+        "sighting": sighting,
+    }
 
 
 def _remove_partials(case: Case) -> int:
@@ -152,4 +207,3 @@ def _remove_partials(case: Case) -> int:
     for path in found:
         discard(path)
     return len(found)
-

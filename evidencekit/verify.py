@@ -21,8 +21,15 @@ from ._fs import is_atomic_leftover, safe_relpath
 from .case import Case, allowed_signers_bytes, ensure_consistent, expected_key_files, key_file_stem
 from .custody import CustodyRecord, check_log, read_lines
 from .digest import hash_file
-from .errors import (FAILING_KINDS, BadSignatureError, EvidenceKitError, FormatError, InputError, Problem,
-                     VerificationError)
+from .errors import (
+    FAILING_KINDS,
+    BadSignatureError,
+    EvidenceKitError,
+    FormatError,
+    InputError,
+    Problem,
+    VerificationError,
+)
 from .manifest import Manifest, parse_manifest
 from .signing import PublicKey, SigningKey, is_canonical_ssh_signature, verify_raw_signature, verify_ssh_signature
 
@@ -59,10 +66,18 @@ class VerificationReport:
 
     def to_json(self) -> dict[str, Any]:
         """The report as a JSON-ready dict (schema in docs/volunteers.md)."""
-        return {"case": self.case, "case_id": self.case_id, "ok": self.ok, "items": self.items,
-                "stored": self.stored, "hash_only": self.hash_only, "custody_records": self.custody_records,
-                "signers": self.signers, "problems": [p.to_json() for p in self.failures],
-                "notices": [p.to_json() for p in self.notices]}
+        return {
+            "case": self.case,
+            "case_id": self.case_id,
+            "ok": self.ok,
+            "items": self.items,
+            "stored": self.stored,
+            "hash_only": self.hash_only,
+            "custody_records": self.custody_records,
+            "signers": self.signers,
+            "problems": [p.to_json() for p in self.failures],
+            "notices": [p.to_json() for p in self.notices],
+        }
 
 
 def parse_trust(values: Iterable[str]) -> set[str]:
@@ -76,9 +91,15 @@ def parse_trust(values: Iterable[str]) -> set[str]:
     return out
 
 
-def verify(case: Case | str | os.PathLike[str], *, trusted_keys: Iterable[str] = (),
-           progress: Progress | None = None, on_total: Callable[[int], None] | None = None,
-           raise_on_failure: bool = True, record_key: SigningKey | None = None) -> VerificationReport:
+def verify(
+    case: Case | str | os.PathLike[str],
+    *,
+    trusted_keys: Iterable[str] = (),
+    progress: Progress | None = None,
+    on_total: Callable[[int], None] | None = None,
+    raise_on_failure: bool = True,
+    record_key: SigningKey | None = None,
+) -> VerificationReport:
     """Verify a case; return the report if intact, else raise `VerificationError` with it.
 
     With `raise_on_failure=False` the report is returned either way (check `.ok`). With
@@ -96,8 +117,9 @@ def verify(case: Case | str | os.PathLike[str], *, trusted_keys: Iterable[str] =
         _record(case, report, record_key)
     if report.failures and raise_on_failure:
         count = len(report.failures)
-        raise VerificationError(f"verification failed: {count} problem{'s' if count != 1 else ''} found",
-                                report.failures, report)
+        raise VerificationError(
+            f"verification failed: {count} problem{'s' if count != 1 else ''} found", report.failures, report
+        )
     return report
 
 
@@ -108,8 +130,9 @@ def _reading_lock(case: Case) -> contextlib.AbstractContextManager[object]:
     return contextlib.nullcontext()
 
 
-def _check_all(case: Case, trusted: set[str], progress: Progress | None,
-               on_total: Callable[[int], None] | None) -> VerificationReport:
+def _check_all(
+    case: Case, trusted: set[str], progress: Progress | None, on_total: Callable[[int], None] | None
+) -> VerificationReport:
     report = VerificationReport(case=str(case.root))
     manifest_bytes, manifest = _check_manifest(case, report)
     records = _check_custody(case, report, manifest_bytes)
@@ -126,8 +149,14 @@ def _record(case: Case, report: VerificationReport, key: SigningKey) -> None:
     with case.lock():
         ensure_consistent(case)
         trusted = [s["fingerprint"] for s in report.signers if s["trusted"]]
-        details = {"result": "match", "items": report.items, "stored": report.stored,
-                   "hash_only": report.hash_only, "custody_records": report.custody_records, "trusted": trusted}
+        details = {
+            "result": "match",
+            "items": report.items,
+            "stored": report.stored,
+            "hash_only": report.hash_only,
+            "custody_records": report.custody_records,
+            "trusted": trusted,
+        }
         case.log(key=key, action="verify", note="every stored file, signature and record checked", details=details)
     report.custody_records += 1
 
@@ -175,14 +204,21 @@ def _check_custody(case: Case, report: VerificationReport, manifest_bytes: bytes
         found = hashlib.sha256(manifest_bytes).hexdigest()
         expected = records[-1].data["manifest_sha256"]
         if found != expected:
-            report.problems.append(Problem(
-                "manifest-mismatch", "manifest.json is not the one the last custody record names",
-                path=layout.MANIFEST, expected=expected, found=found))
+            report.problems.append(
+                Problem(
+                    "manifest-mismatch",
+                    "manifest.json is not the one the last custody record names",
+                    path=layout.MANIFEST,
+                    expected=expected,
+                    found=found,
+                )
+            )
     return records
 
 
-def _signers(manifest_bytes: bytes | None, case: Case, report: VerificationReport,
-             records: list[CustodyRecord]) -> dict[str, str]:
+def _signers(
+    manifest_bytes: bytes | None, case: Case, report: VerificationReport, records: list[CustodyRecord]
+) -> dict[str, str]:
     """Check the manifest signatures; return every signer seen (fingerprint → name)."""
     signers = {r.data["actor"]["fingerprint"]: r.data["actor"]["name"] for r in records}
     signature = _read(case, layout.SIGNATURE, report)
@@ -195,12 +231,23 @@ def _signers(manifest_bytes: bytes | None, case: Case, report: VerificationRepor
         return signers
     committer = _committer(records, hashlib.sha256(manifest_bytes).hexdigest())
     if committer is not None and committer != signer.fingerprint:
-        report.problems.append(Problem(
-            "bad-signature", "the manifest is signed by a key other than the one whose custody record made it",
-            path=layout.SIGNATURE, expected=committer, found=signer.fingerprint))
+        report.problems.append(
+            Problem(
+                "bad-signature",
+                "the manifest is signed by a key other than the one whose custody record made it",
+                path=layout.SIGNATURE,
+                expected=committer,
+                found=signer.fingerprint,
+            )
+        )
     if not is_canonical_ssh_signature(signature):
-        report.problems.append(Problem("altered", "the signature file verifies but its bytes were changed "
-                                       "(spacing or spare bits)", path=layout.SIGNATURE))
+        report.problems.append(
+            Problem(
+                "altered",
+                "the signature file verifies but its bytes were changed (spacing or spare bits)",
+                path=layout.SIGNATURE,
+            )
+        )
     signers.setdefault(signer.fingerprint, "manifest signer")
     _check_raw_signature(case, manifest_bytes, signer, report)
     return signers
@@ -221,8 +268,9 @@ def _check_raw_signature(case: Case, data: bytes, signer: PublicKey, report: Ver
     try:
         verify_raw_signature(data, raw, signer)
     except (BadSignatureError, FormatError) as exc:
-        report.problems.append(Problem("bad-signature", f"raw manifest signature: {exc.message}",
-                                       path=layout.RAW_SIGNATURE))
+        report.problems.append(
+            Problem("bad-signature", f"raw manifest signature: {exc.message}", path=layout.RAW_SIGNATURE)
+        )
 
 
 def _check_trust(report: VerificationReport, signers: dict[str, str], trusted: set[str]) -> None:
@@ -230,24 +278,45 @@ def _check_trust(report: VerificationReport, signers: dict[str, str], trusted: s
         is_trusted = fingerprint in trusted if trusted else None
         report.signers.append({"fingerprint": fingerprint, "name": name, "trusted": bool(is_trusted)})
         if trusted and not is_trusted:
-            report.problems.append(Problem("untrusted-signer", f"signed by {name}, whose key is not among the trusted",
-                                           found=fingerprint, expected=", ".join(sorted(trusted))))
+            report.problems.append(
+                Problem(
+                    "untrusted-signer",
+                    f"signed by {name}, whose key is not among the trusted",
+                    found=fingerprint,
+                    expected=", ".join(sorted(trusted)),
+                )
+            )
         elif not trusted:
-            report.problems.append(Problem(
-                "unpinned-signer", f"good signature by {name}: compare this fingerprint with the one you were given",
-                found=fingerprint))
+            report.problems.append(
+                Problem(
+                    "unpinned-signer",
+                    f"good signature by {name}: compare this fingerprint with the one you were given",
+                    found=fingerprint,
+                )
+            )
 
 
-def _check_items(case: Case, manifest: Manifest, report: VerificationReport, progress: Progress | None,
-                 on_total: Callable[[int], None] | None) -> None:
+def _check_items(
+    case: Case,
+    manifest: Manifest,
+    report: VerificationReport,
+    progress: Progress | None,
+    on_total: Callable[[int], None] | None,
+) -> None:
     report.items = len(manifest["items"])
     if on_total:
         on_total(sum(item["size"] for item in manifest["items"] if item["storage"] == "stored"))
     for item in manifest["items"]:
         if item["storage"] == "hash-only":
             report.hash_only += 1
-            report.problems.append(Problem("hash-only", "only the hashes were kept (no copy), as asked at capture",
-                                           item=item["id"], expected=item["sha256"]))
+            report.problems.append(
+                Problem(
+                    "hash-only",
+                    "only the hashes were kept (no copy), as asked at capture",
+                    item=item["id"],
+                    expected=item["sha256"],
+                )
+            )
             continue
         report.stored += 1
         _check_object(case, item, report, progress)
@@ -257,15 +326,24 @@ def _check_object(case: Case, item: dict[str, Any], report: VerificationReport, 
     relpath = item["object"]
     path = case.root / safe_relpath(relpath, case.root)
     if not path.is_file():
-        report.problems.append(Problem("missing", "the stored copy is missing", item=item["id"], path=relpath,
-                                       expected=item["sha256"]))
+        report.problems.append(
+            Problem("missing", "the stored copy is missing", item=item["id"], path=relpath, expected=item["sha256"])
+        )
         return
     digest = hash_file(path, progress=progress)
     for name in ("sha256", "sha1", "md5", "size"):
         expected, found = item[name], getattr(digest, name)
         if expected != found:
-            report.problems.append(Problem("altered", f"the stored copy's {name} differs", item=item["id"],
-                                           path=relpath, expected=str(expected), found=str(found)))
+            report.problems.append(
+                Problem(
+                    "altered",
+                    f"the stored copy's {name} differs",
+                    item=item["id"],
+                    path=relpath,
+                    expected=str(expected),
+                    found=str(found),
+                )
+            )
             return
 
 
@@ -281,13 +359,26 @@ def _check_key_files(case: Case, manifest: Manifest, report: VerificationReport)
             report.problems.append(Problem("missing", f"{relpath} is missing", path=relpath))
             continue
         if found != content:
-            report.problems.append(Problem("altered", f"{relpath} does not match the signed manifest's signers",
-                                           path=relpath, expected=hashlib.sha256(content).hexdigest(),
-                                           found=hashlib.sha256(found).hexdigest()))
+            report.problems.append(
+                Problem(
+                    "altered",
+                    f"{relpath} does not match the signed manifest's signers",
+                    path=relpath,
+                    expected=hashlib.sha256(content).hexdigest(),
+                    found=hashlib.sha256(found).hexdigest(),
+                )
+            )
 
 
-_FIXED = {layout.MANIFEST, layout.SIGNATURE, layout.RAW_SIGNATURE, layout.CUSTODY, layout.ALLOWED_SIGNERS,
-          layout.README, layout.LOCK}
+_FIXED = {
+    layout.MANIFEST,
+    layout.SIGNATURE,
+    layout.RAW_SIGNATURE,
+    layout.CUSTODY,
+    layout.ALLOWED_SIGNERS,
+    layout.README,
+    layout.LOCK,
+}
 
 
 def _check_unexpected(case: Case, manifest: Manifest | None, report: VerificationReport) -> None:
@@ -298,8 +389,9 @@ def _check_unexpected(case: Case, manifest: Manifest | None, report: Verificatio
     for relpath in _walk_files(case.root):
         top = relpath.split("/", 1)[0]
         if top in (layout.JOURNAL, layout.TMP) or is_atomic_leftover(relpath.rsplit("/", 1)[-1]):
-            report.problems.append(Problem("interrupted", "an interrupted capture left this file; "
-                                           "run `evidencekit recover`", path=relpath))
+            report.problems.append(
+                Problem("interrupted", "an interrupted capture left this file; run `evidencekit recover`", path=relpath)
+            )
         elif manifest is None and top in (layout.OBJECTS, layout.KEYS):
             continue  # with no readable manifest, what belongs here cannot be told
         elif relpath not in known:

@@ -25,8 +25,10 @@ PASSPHRASE = b"correct horse battery staple"
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
     """The suite runs offline: any attempt to open a network connection fails the test."""
+
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("a test tried to open a network connection")
+
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
 
@@ -60,7 +62,9 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def case(tmp_path: Path, key: ek.SigningKey, now: datetime) -> ek.Case:
-    return ek.init_case(tmp_path / "case", title="Test case", key=key, case_id="EK-TEST", timezone="Asia/Kuala_Lumpur", now=now)
+    return ek.init_case(
+        tmp_path / "case", title="Test case", key=key, case_id="EK-TEST", timezone="Asia/Kuala_Lumpur", now=now
+    )
 
 
 def png_bytes(size: tuple[int, int] = (64, 48), colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:

@@ -12,17 +12,56 @@ import evidencekit as ek
 from evidencekit.cli import cli
 
 PINNED = {
-    "BadSignatureError", "CaptureResult", "Case", "CaseBusyError", "CaseStateError", "EvidenceKitError",
-    "FormatError", "InputError", "KeyInfo", "Problem", "PublicKey", "RecoverResult", "SigningKey",
-    "SigningKeyError", "UnsafePathError", "VerificationError", "VerificationReport", "__version__", "capture",
-    "create_key", "custody_log", "custody_note", "demo", "export_key", "init_case", "is_intact", "list_items",
-    "list_keys", "load_signing_key", "parse_trust", "recover", "show_item", "show_key", "verify",
+    "BadSignatureError",
+    "CaptureResult",
+    "Case",
+    "CaseBusyError",
+    "CaseStateError",
+    "EvidenceKitError",
+    "FormatError",
+    "InputError",
+    "KeyInfo",
+    "Problem",
+    "PublicKey",
+    "RecoverResult",
+    "SigningKey",
+    "SigningKeyError",
+    "UnsafePathError",
+    "VerificationError",
+    "VerificationReport",
+    "__version__",
+    "capture",
+    "create_key",
+    "custody_log",
+    "custody_note",
+    "demo",
+    "export_key",
+    "init_case",
+    "is_intact",
+    "list_items",
+    "list_keys",
+    "load_signing_key",
+    "parse_trust",
+    "recover",
+    "show_item",
+    "show_key",
+    "verify",
 }
 #: CLI command path -> the public function it wraps (docs/python-api.md pairs them the same way).
 COMMANDS = {
-    "keys create": "create_key", "keys show": "show_key", "keys list": "list_keys", "keys export": "export_key",
-    "init": "init_case", "capture": "capture", "verify": "verify", "recover": "recover", "items": "list_items",
-    "show": "show_item", "custody log": "custody_log", "custody note": "custody_note", "demo": "demo",
+    "keys create": "create_key",
+    "keys show": "show_key",
+    "keys list": "list_keys",
+    "keys export": "export_key",
+    "init": "init_case",
+    "capture": "capture",
+    "verify": "verify",
+    "recover": "recover",
+    "items": "list_items",
+    "show": "show_item",
+    "custody log": "custody_log",
+    "custody note": "custody_note",
+    "demo": "demo",
 }
 
 
@@ -48,6 +87,7 @@ def test_every_command_maps_to_a_public_function() -> None:
 
 def test_every_command_has_help_and_is_documented() -> None:
     from pathlib import Path
+
     docs = (Path(__file__).resolve().parents[1] / "docs" / "python-api.md").read_text(encoding="utf-8")
     for path, function in COMMANDS.items():
         command = cli
@@ -68,9 +108,14 @@ def test_every_exception_subclasses_the_root() -> None:
 
 
 def test_security_parameters_are_keyword_only() -> None:
-    for function, names in {ek.verify: ["trusted_keys"], ek.capture: ["key", "hash_only"],
-                            ek.init_case: ["key"], ek.load_signing_key: ["passphrase"],
-                            ek.create_key: ["passphrase"], ek.recover: ["key"]}.items():
+    for function, names in {
+        ek.verify: ["trusted_keys"],
+        ek.capture: ["key", "hash_only"],
+        ek.init_case: ["key"],
+        ek.load_signing_key: ["passphrase"],
+        ek.create_key: ["passphrase"],
+        ek.recover: ["key"],
+    }.items():
         parameters = inspect.signature(function).parameters
         for name in names:
             assert parameters[name].kind is inspect.Parameter.KEYWORD_ONLY, (function, name)

@@ -88,7 +88,9 @@ def test_hash_only_keeps_no_copy_and_verify_says_so(case: ek.Case, samples: Path
     assert [p.kind for p in report.notices if p.kind == "hash-only"] == ["hash-only"]
 
 
-def test_hash_only_item_is_stored_when_captured_normally_later(case: ek.Case, samples: Path, key: ek.SigningKey) -> None:
+def test_hash_only_item_is_stored_when_captured_normally_later(
+    case: ek.Case, samples: Path, key: ek.SigningKey
+) -> None:
     ek.capture(case, [samples / "red.png"], key=key, hash_only=True)
     ek.capture(case, [samples / "red.png"], key=key)
     item = _items(case)[0]
@@ -144,7 +146,9 @@ def test_case_folder_is_never_captured_into_itself(tmp_path: Path, key: ek.Signi
     assert "case folder itself" in result.skipped[0]["reason"]
 
 
-def test_undecodable_image_still_captured_with_failed_analysis(case: ek.Case, tmp_path: Path, key: ek.SigningKey) -> None:
+def test_undecodable_image_still_captured_with_failed_analysis(
+    case: ek.Case, tmp_path: Path, key: ek.SigningKey
+) -> None:
     broken = tmp_path / "broken.png"
     broken.write_bytes(png_bytes()[:60])
     result = ek.capture(case, [broken], key=key)
@@ -153,8 +157,9 @@ def test_undecodable_image_still_captured_with_failed_analysis(case: ek.Case, tm
     assert (case.root / item["object"]).read_bytes() == broken.read_bytes()
 
 
-def test_large_file_streams_and_copies_exactly(case: ek.Case, tmp_path: Path, key: ek.SigningKey,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_large_file_streams_and_copies_exactly(
+    case: ek.Case, tmp_path: Path, key: ek.SigningKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
     capture_module = sys.modules["evidencekit.capture"]
 
     monkeypatch.setattr(capture_module, "SMALL_FILE", 1000)
@@ -183,6 +188,7 @@ def test_capture_waits_for_the_lock_then_fails_clearly(captured: ek.Case, sample
                     pass
             except ek.CaseBusyError as exc:
                 errors.append(exc)
+
         thread = threading.Thread(target=other)
         thread.start()
         thread.join()

@@ -15,18 +15,28 @@ import evidencekit as ek
 from .conftest import PASSPHRASE, REPO
 
 
-def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-        input_: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, input_: str | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "evidencekit", *args], cwd=cwd, env=full_env, text=True,
-                          capture_output=True, input=input_, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "evidencekit", *args],
+        cwd=cwd,
+        env=full_env,
+        text=True,
+        capture_output=True,
+        input=input_,
+        timeout=120,
+    )
 
 
 @pytest.fixture
 def cli_case(home: Path, tmp_path: Path, samples: Path) -> Path:
     result = run("init", str(tmp_path / "c"), "--title", "CLI case", "--case-id", "EK-CLI")
     assert result.returncode == 0, result.stderr
-    result = run("capture", "--case", str(tmp_path / "c"), str(samples), "--source", "group X", "--platform", "telegram")
+    result = run(
+        "capture", "--case", str(tmp_path / "c"), str(samples), "--source", "group X", "--platform", "telegram"
+    )
     assert result.returncode == 0, result.stderr
     return tmp_path / "c"
 
@@ -87,8 +97,16 @@ def test_wrong_passphrase_exits_3_without_traceback(cli_case: Path, samples: Pat
 def test_passphrase_file(cli_case: Path, tmp_path: Path) -> None:
     secret = tmp_path / "pass.txt"
     secret.write_bytes(PASSPHRASE + b"\n")
-    result = run("custody", "note", "checked by volunteer", "--case", str(cli_case), "--passphrase-file", str(secret),
-                 env={"EVIDENCEKIT_PASSPHRASE": ""})
+    result = run(
+        "custody",
+        "note",
+        "checked by volunteer",
+        "--case",
+        str(cli_case),
+        "--passphrase-file",
+        str(secret),
+        env={"EVIDENCEKIT_PASSPHRASE": ""},
+    )
     assert result.returncode == 0, result.stderr
 
 

@@ -34,7 +34,9 @@ FAILING_BUT_RECOVERABLE = {"interrupted", "manifest-mismatch", "bad-signature", 
 def _make_batch(folder: Path, rng: random.Random, round_no: int) -> None:
     folder.mkdir(parents=True)
     for index in range(40):
-        (folder / f"shot-{index:03d}.png").write_bytes(png_bytes((32 + index, 32), (round_no % 256, index * 5 % 256, 9)))
+        (folder / f"shot-{index:03d}.png").write_bytes(
+            png_bytes((32 + index, 32), (round_no % 256, index * 5 % 256, 9))
+        )
     for index in range(3):
         (folder / f"video-{index}.bin").write_bytes(rng.randbytes(3 << 20))
 
@@ -57,8 +59,9 @@ def _full_run_seconds(case: ek.Case, tmp_path: Path, rng: random.Random) -> floa
     return time.monotonic() - started
 
 
-def _one_round(case: ek.Case, tmp_path: Path, rng: random.Random, round_no: int, key: ek.SigningKey,
-               span: float) -> str:
+def _one_round(
+    case: ek.Case, tmp_path: Path, rng: random.Random, round_no: int, key: ek.SigningKey, span: float
+) -> str:
     batch = tmp_path / f"batch-{round_no}"
     _make_batch(batch, rng, round_no)
     child = _start(case, batch)
@@ -109,7 +112,9 @@ def test_recover_refuses_a_tampered_log(captured: ek.Case, key: ek.SigningKey) -
         ek.recover(captured, key=key)
 
 
-def test_commands_refuse_an_interrupted_case_until_recovered(captured: ek.Case, samples: Path, key: ek.SigningKey) -> None:
+def test_commands_refuse_an_interrupted_case_until_recovered(
+    captured: ek.Case, samples: Path, key: ek.SigningKey
+) -> None:
     (captured.root / "journal" / "capture.jsonl").write_bytes(b'{"base_revision":2,"kind":"start"}\n')
     with pytest.raises(ek.CaseStateError, match="interrupted"):
         ek.capture(captured, [samples], key=key)
@@ -121,6 +126,7 @@ def test_commands_refuse_an_interrupted_case_until_recovered(captured: ek.Case, 
 
 def test_recover_adopts_an_object_with_no_record(captured: ek.Case, key: ek.SigningKey) -> None:
     import hashlib
+
     data = b"saved just before the crash"
     digest = hashlib.sha256(data).hexdigest()
     target = captured.root / "objects" / "sha256" / digest[:2] / digest

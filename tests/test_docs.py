@@ -42,6 +42,7 @@ def test_every_command_has_an_example_or_short_help() -> None:
             assert command.help and command.help.strip()
             if isinstance(command, click.Group):
                 walk(command)
+
     walk(cli)
 
 

@@ -26,15 +26,30 @@ from PIL.TiffImagePlugin import IFDRational
 from evidencekit import imaging
 from evidencekit._canonical import dumps
 from evidencekit.errors import InputError
-from evidencekit.imaging import MAX_JPEG_PIXELS, MAX_PIXELS, analyze_image
+from evidencekit.imaging import MAX_JPEG_PIXELS, analyze_image
 from evidencekit.media import SNIFF_BYTES, sniff_media_type
 
 REAL_IMAGES = Path(__file__).resolve().parents[2] / "shared" / "real-images"
 JPG = REAL_IMAGES / "exif-samples" / "jpg"
 needs_real = pytest.mark.skipif(not JPG.is_dir(), reason="../shared/real-images is not present")
 
-OK_KEYS = {"status", "format", "width", "height", "mode", "frames", "exif", "orientation", "datetime_original",
-           "camera", "gps", "png_text", "xmp", "screenshot", "perceptual"}
+OK_KEYS = {
+    "status",
+    "format",
+    "width",
+    "height",
+    "mode",
+    "frames",
+    "exif",
+    "orientation",
+    "datetime_original",
+    "camera",
+    "gps",
+    "png_text",
+    "xmp",
+    "screenshot",
+    "perceptual",
+}
 
 
 # ---------------------------------------------------------------- helpers
@@ -196,8 +211,11 @@ def test_gps_make_model_orientation_agree_with_exiftool() -> None:
         assert result["camera"].get("make") == _tool_text(tool, "Make"), path
         assert result["camera"].get("model") == _tool_text(tool, "Model"), path
         assert result["orientation"] == tool.get("Orientation"), path
-        for ours, theirs, places in (("latitude", "GPSLatitude", 7), ("longitude", "GPSLongitude", 7),
-                                     ("altitude_m", "GPSAltitude", 2)):
+        for ours, theirs, places in (
+            ("latitude", "GPSLatitude", 7),
+            ("longitude", "GPSLongitude", 7),
+            ("altitude_m", "GPSAltitude", 2),
+        ):
             if theirs in tool:
                 gap = abs(Decimal(result["gps"][ours]) - Decimal(repr(tool[theirs])))
                 assert gap <= Decimal(6) / 10 ** (places + 1), (path, ours)
@@ -232,18 +250,29 @@ def _jpeg_with(exif: Image.Exif) -> dict[str, Any]:
 def test_gps_south_west_and_below_sea_level() -> None:
     exif = Image.Exif()
     gps = exif.get_ifd(0x8825)
-    gps.update({1: "S", 2: (IFDRational(3), IFDRational(8), IFDRational(2844, 100)), 3: "W",
-                4: (IFDRational(101), IFDRational(41), IFDRational(0)), 5: b"\x01", 6: IFDRational(125, 10)})
+    gps.update(
+        {
+            1: "S",
+            2: (IFDRational(3), IFDRational(8), IFDRational(2844, 100)),
+            3: "W",
+            4: (IFDRational(101), IFDRational(41), IFDRational(0)),
+            5: b"\x01",
+            6: IFDRational(125, 10),
+        }
+    )
     result = _jpeg_with(exif)["gps"]
     assert (result["latitude"], result["longitude"], result["altitude_m"]) == ("-3.1412333", "-101.6833333", "-12.50")
     assert result["raw"]["GPSAltitudeRef"] == 1
 
 
-@pytest.mark.parametrize(("latitude", "ref", "words"), [
-    ((IFDRational(3, 0), IFDRational(8), IFDRational(0)), "N", "zero denominator"),
-    ((IFDRational(95), IFDRational(0), IFDRational(0)), "N", "at most 90"),
-    ((IFDRational(5), IFDRational(0), IFDRational(0)), None, "GPSLatitudeRef is missing"),
-])
+@pytest.mark.parametrize(
+    ("latitude", "ref", "words"),
+    [
+        ((IFDRational(3, 0), IFDRational(8), IFDRational(0)), "N", "zero denominator"),
+        ((IFDRational(95), IFDRational(0), IFDRational(0)), "N", "at most 90"),
+        ((IFDRational(5), IFDRational(0), IFDRational(0)), None, "GPSLatitudeRef is missing"),
+    ],
+)
 def test_invalid_gps_is_reported_with_the_raw_tags(latitude: tuple[Any, ...], ref: str | None, words: str) -> None:
     exif = Image.Exif()
     gps = exif.get_ifd(0x8825)
@@ -290,9 +319,14 @@ def test_camera_jpeg_is_not_a_screenshot() -> None:
 
 def test_screenshot_file_names() -> None:
     data = _encode(_scene(300, 200), "PNG")
-    for name in ("Screenshot_20240101-101010_WhatsApp.png", "Screen Shot 2019-01-02 at 10.11.12.png",
-                 "Tangkapan layar 2024-01-01 101010.png", "Cuplikan layar 2024.png", "截屏2024-01-01.png",
-                 unicodedata.normalize("NFD", "Capture d’écran 2024-01-01.png")):
+    for name in (
+        "Screenshot_20240101-101010_WhatsApp.png",
+        "Screen Shot 2019-01-02 at 10.11.12.png",
+        "Tangkapan layar 2024-01-01 101010.png",
+        "Cuplikan layar 2024.png",
+        "截屏2024-01-01.png",
+        unicodedata.normalize("NFD", "Capture d’écran 2024-01-01.png"),
+    ):
         result = _analyze(data, name=name)
         assert result["screenshot"]["likely"] is True, name
         assert any("file name" in reason for reason in result["screenshot"]["reasons"]), name
@@ -370,8 +404,10 @@ def test_other_formats_decode_once(fmt: str, decoder_calls: list[str]) -> None:
 
 
 def test_orientation_only_in_xmp_is_not_reported_as_exif() -> None:
-    xmp = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-           b'<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="6"/></rdf:RDF></x:xmpmeta>')
+    xmp = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="6"/></rdf:RDF></x:xmpmeta>'
+    )
     result = _analyze(_encode(_scene(320, 240), "JPEG", xmp=xmp))
     assert result["xmp"] is True
     assert result["orientation"] is None and "Orientation" not in result["exif"]
@@ -534,8 +570,13 @@ Image.new("RGB", (64, 48), "red").save(buf, "PNG")
 heic = b"\\x00\\x00\\x00\\x18ftypheic\\x00\\x00\\x00\\x00mif1heic"
 print(json.dumps([analyze_image(buf.getvalue(), media_type="image/png"), analyze_image(heic, media_type="image/heic")]))
 """
-    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
-                         cwd=Path(__file__).resolve().parents[1])
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert run.returncode == 0, run.stderr
     png, heic = json.loads(run.stdout)
     assert png["perceptual"]["pdq_unavailable"] == "PDQ hashing is not installed; install evidencekit[pdq]"

@@ -65,7 +65,7 @@ CASES = [
     (b"Rar!\x1a\x07\x00", "application/vnd.rar"),
     (b"SQLite format 3\x00\x10\x00", "application/vnd.sqlite3"),
     (b'{\n "name": "Aisyah",\n "type": "personal_chat",\n "messages": [', "application/json"),
-    (b"\xef\xbb\xbf  [1, 2, {\"a\": tr", "application/json"),
+    (b'\xef\xbb\xbf  [1, 2, {"a": tr', "application/json"),
     (b"\n\t[]", "application/json"),
     (b"<!DOCTYPE html>\n<html>", "text/html"),
     (b"  \r\n<HTML lang=ms><head>", "text/html"),

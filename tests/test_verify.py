@@ -52,7 +52,9 @@ def test_parse_trust_accepts_fingerprints_and_key_files(tmp_path: Path, key: ek.
     (tmp_path / "k.pub").write_text(key.public.openssh("x") + "\n")
     (tmp_path / "k.pem").write_text(key.public.pem())
     assert ek.parse_trust([str(tmp_path / "k.pub"), str(tmp_path / "k.pem"), "SHA256:abc"]) == {
-        key.public.fingerprint, "SHA256:abc"}
+        key.public.fingerprint,
+        "SHA256:abc",
+    }
 
 
 @pytest.mark.parametrize("where", ["start", "middle", "end"])
@@ -64,8 +66,13 @@ def test_flipping_a_byte_in_any_case_file_is_detected(captured: ek.Case, where: 
         _flip(path, offset)
         problems = _problems(captured)
         relpath = path.relative_to(captured.root).as_posix()
-        named = [p for p in problems if relpath in (p.path or "") or (p.item and relpath.endswith(p.item))
-                 or (relpath.startswith("objects/") and p.kind == "altered")]
+        named = [
+            p
+            for p in problems
+            if relpath in (p.path or "")
+            or (p.item and relpath.endswith(p.item))
+            or (relpath.startswith("objects/") and p.kind == "altered")
+        ]
         assert named, f"{relpath} changed at {offset} but no problem names it: {problems}"
         path.write_bytes(original)
     ek.verify(captured)
@@ -134,8 +141,9 @@ def test_someone_elses_valid_signature_is_caught(captured: ek.Case, other_key: e
     assert any(p.kind == "bad-signature" and p.found == other_key.public.fingerprint for p in problems)
 
 
-def test_rewritten_history_signed_by_another_key_is_untrusted(captured: ek.Case, samples: Path,
-                                                               other_key: ek.SigningKey, key: ek.SigningKey) -> None:
+def test_rewritten_history_signed_by_another_key_is_untrusted(
+    captured: ek.Case, samples: Path, other_key: ek.SigningKey, key: ek.SigningKey
+) -> None:
     ek.capture(captured, [samples / "note.txt"], key=other_key)  # a second person captures: a valid chain
     report = ek.verify(captured)
     assert {s["fingerprint"] for s in report.signers} == {key.public.fingerprint, other_key.public.fingerprint}
@@ -158,14 +166,35 @@ def test_unparseable_manifest_is_malformed_not_a_crash(captured: ek.Case) -> Non
 def test_manifest_signature_checks_with_ssh_keygen_and_openssl(captured: ek.Case) -> None:
     tool_or_skip("ssh-keygen")
     with open(captured.root / MANIFEST, "rb") as data:
-        result = subprocess.run(["ssh-keygen", "-Y", "verify", "-f", ALLOWED_SIGNERS, "-I", "aisyah", "-n", "evidencekit",
-                                 "-s", SIGNATURE], stdin=data, cwd=captured.root, capture_output=True, text=True)
+        result = subprocess.run(
+            ["ssh-keygen", "-Y", "verify", "-f", ALLOWED_SIGNERS, "-I", "aisyah", "-n", "evidencekit", "-s", SIGNATURE],
+            stdin=data,
+            cwd=captured.root,
+            capture_output=True,
+            text=True,
+        )
     assert result.returncode == 0, result.stderr
     assert 'Good "evidencekit" signature for aisyah' in result.stdout
     tool_or_skip("openssl")
     [pem] = (captured.root / "keys").glob("*.pem")
-    result = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", str(pem), "-rawin", "-in", MANIFEST,
-                             "-sigfile", RAW_SIGNATURE], cwd=captured.root, capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            "openssl",
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-inkey",
+            str(pem),
+            "-rawin",
+            "-in",
+            MANIFEST,
+            "-sigfile",
+            RAW_SIGNATURE,
+        ],
+        cwd=captured.root,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0 and "Signature Verified Successfully" in result.stdout
 
 
@@ -173,13 +202,18 @@ def test_ssh_keygen_rejects_a_changed_manifest(captured: ek.Case) -> None:
     tool_or_skip("ssh-keygen")
     _flip(captured.root / MANIFEST, 10)
     with open(captured.root / MANIFEST, "rb") as data:
-        result = subprocess.run(["ssh-keygen", "-Y", "verify", "-f", ALLOWED_SIGNERS, "-I", "aisyah", "-n", "evidencekit",
-                                 "-s", SIGNATURE], stdin=data, cwd=captured.root, capture_output=True)
+        result = subprocess.run(
+            ["ssh-keygen", "-Y", "verify", "-f", ALLOWED_SIGNERS, "-I", "aisyah", "-n", "evidencekit", "-s", SIGNATURE],
+            stdin=data,
+            cwd=captured.root,
+            capture_output=True,
+        )
     assert result.returncode != 0
 
 
 def test_last_custody_record_matches_sha256sum_of_manifest(captured: ek.Case) -> None:
     import hashlib
+
     last = ek.custody_log(captured)[-1]
     assert last["manifest_sha256"] == hashlib.sha256((captured.root / MANIFEST).read_bytes()).hexdigest()
     assert os.path.getsize(captured.root / MANIFEST) > 0
@@ -199,8 +233,9 @@ def test_record_adds_a_verify_record_only_when_intact(captured: ek.Case, key: ek
     assert ek.custody_log(captured)[-1]["action"] == "verify" and len(ek.custody_log(captured)) == 3
 
 
-def test_notes_and_checks_do_not_re_sign_the_manifest(captured: ek.Case, key: ek.SigningKey,
-                                                      other_key: ek.SigningKey) -> None:
+def test_notes_and_checks_do_not_re_sign_the_manifest(
+    captured: ek.Case, key: ek.SigningKey, other_key: ek.SigningKey
+) -> None:
     manifest = (captured.root / MANIFEST).read_bytes()
     ek.custody_note(captured, "handed to officer", key=other_key)
     ek.verify(captured, record_key=other_key)

@@ -12,7 +12,7 @@ import hashlib
 import shutil
 import sys
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from evidencekit import _canonical
@@ -24,25 +24,42 @@ HERE = Path(__file__).resolve().parent
 NOW = datetime(2026, 3, 14, 21, 5, 9, tzinfo=timezone(timedelta(hours=8)))
 EXAMINER = generate_signing_key_for_tests("vector-examiner", bytes(range(32)))
 OTHER = generate_signing_key_for_tests("vector-other", bytes(range(100, 132)))
-FILES = {"shot-1.png": b"\x89PNG\r\n\x1a\n" + b"not a real picture, a vector", "chat.txt": b"[14/03/2026, 21:05] A: hi\n"}
+FILES = {
+    "shot-1.png": b"\x89PNG\r\n\x1a\n" + b"not a real picture, a vector",
+    "chat.txt": b"[14/03/2026, 21:05] A: hi\n",
+}
 
 
 def _stamp(minutes: int) -> dict[str, str]:
     moment = NOW + timedelta(minutes=minutes)
-    return {"utc": moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "offset": "+08:00"}
+    return {"utc": moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "offset": "+08:00"}
 
 
 def _item(number: int, name: str, data: bytes, key: SigningKey) -> dict:
     sha256 = hashlib.sha256(data).hexdigest()
-    sighting = {"captured": _stamp(1), "by": {"name": key.name, "fingerprint": key.public.fingerprint},
-                "name": name, "path": f"evidence/{name}", "absolute": f"/home/volunteer/evidence/{name}",
-                "fs": {"modified": "2026-03-14T12:00:00.000000000Z", "accessed": "2026-03-14T12:00:00.000000000Z"},
-                "tool": dict(TOOL, version="vector"), "os": {"name": "Linux", "release": "vector"},
-                "source": "Telegram group (vector)"}
-    return {"id": f"E{number:04d}", "sha256": sha256, "sha1": hashlib.sha1(data).hexdigest(),
-            "md5": hashlib.md5(data).hexdigest(), "size": len(data), "media_type": "text/plain",
-            "storage": "stored", "object": object_path(sha256), "analysis": {"status": "not-applicable"},
-            "sightings": [sighting]}
+    sighting = {
+        "captured": _stamp(1),
+        "by": {"name": key.name, "fingerprint": key.public.fingerprint},
+        "name": name,
+        "path": f"evidence/{name}",
+        "absolute": f"/home/volunteer/evidence/{name}",
+        "fs": {"modified": "2026-03-14T12:00:00.000000000Z", "accessed": "2026-03-14T12:00:00.000000000Z"},
+        "tool": dict(TOOL, version="vector"),
+        "os": {"name": "Linux", "release": "vector"},
+        "source": "Telegram group (vector)",
+    }
+    return {
+        "id": f"E{number:04d}",
+        "sha256": sha256,
+        "sha1": hashlib.sha1(data).hexdigest(),
+        "md5": hashlib.md5(data).hexdigest(),
+        "size": len(data),
+        "media_type": "text/plain",
+        "storage": "stored",
+        "object": object_path(sha256),
+        "analysis": {"status": "not-applicable"},
+        "sightings": [sighting],
+    }
 
 
 def build_ok(folder: Path, *, fmt: str | None = None, bad_object_path: bool = False) -> Case:
@@ -52,9 +69,15 @@ def build_ok(folder: Path, *, fmt: str | None = None, bad_object_path: bool = Fa
         (folder / sub).mkdir()
     (folder / "README.txt").write_text("Golden test vector: an evidencekit case.\n")
     case = Case(folder)
-    header = {"id": "EK-VECTOR", "uuid": "00000000-0000-4000-8000-000000000000", "title": "Vector case",
-              "examiner": {"name": EXAMINER.name, "fingerprint": EXAMINER.public.fingerprint},
-              "created": _stamp(0), "timezone": "Asia/Kuala_Lumpur", "tool": dict(TOOL, version="vector")}
+    header = {
+        "id": "EK-VECTOR",
+        "uuid": "00000000-0000-4000-8000-000000000000",
+        "title": "Vector case",
+        "examiner": {"name": EXAMINER.name, "fingerprint": EXAMINER.public.fingerprint},
+        "created": _stamp(0),
+        "timezone": "Asia/Kuala_Lumpur",
+        "tool": dict(TOOL, version="vector"),
+    }
     manifest = new_manifest(header, _stamp(0))
     case.commit(manifest, key=EXAMINER, action="init", note="case opened", now=NOW)
     for number, (name, data) in enumerate(sorted(FILES.items()), start=1):
@@ -101,8 +124,10 @@ VECTORS: dict[str, tuple[str, Callable[[Case], None]]] = {
     "manifest-edited": ("bad-signature", lambda case: _flip(case.root / MANIFEST, 40)),
     "signature-by-other-key": ("bad-signature", _resign_other),
     "custody-reordered": ("chain-broken", _reorder),
-    "custody-truncated": ("manifest-mismatch", lambda case: (case.root / CUSTODY).write_bytes(
-        (case.root / CUSTODY).read_bytes().splitlines(keepends=True)[0])),
+    "custody-truncated": (
+        "manifest-mismatch",
+        lambda case: (case.root / CUSTODY).write_bytes((case.root / CUSTODY).read_bytes().splitlines(keepends=True)[0]),
+    ),
 }
 #: Vectors whose manifest is consistently signed but must still be rejected by a reader.
 SPECIAL = {
