@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from . import _canonical, _journal
-from ._store import discard, new_temp, place, sync_store
+from ._fs import removing_on_error
+from ._store import new_temp, place, sync_store
 from ._time import ns_to_utc_text, stamp
 from ._walk import Found, walk_inputs
 from .case import TOOL, Case, ensure_consistent
@@ -75,9 +76,8 @@ def _text(value: str) -> str:
 
 def _fs_times(info: os.stat_result) -> dict[str, str]:
     times = {"modified": ns_to_utc_text(info.st_mtime_ns), "accessed": ns_to_utc_text(info.st_atime_ns)}
-    birth = getattr(info, "st_birthtime_ns", None) or (
-        int(info.st_birthtime * 1e9) if hasattr(info, "st_birthtime") else None
-    )
+    birth_seconds = getattr(info, "st_birthtime", None)
+    birth = getattr(info, "st_birthtime_ns", None) or (int(birth_seconds * 1e9) if birth_seconds else None)
     if sys.platform == "win32" and birth is None:
         birth = info.st_ctime_ns  # Windows reports creation time as st_ctime before Python 3.12
     elif sys.platform != "win32":
@@ -125,7 +125,7 @@ def _read_all(src: Any) -> bytes:
 
 def _copy_small(case_root: Path, data: bytes, where: str) -> Path:
     temp = new_temp(case_root)
-    with open(temp, "r+b", buffering=0) as out:
+    with removing_on_error(temp), open(temp, "r+b", buffering=0) as out:
         out.write(data)
         out.seek(0)
         if out.read() != data:
@@ -139,9 +139,34 @@ def _copy_small(case_root: Path, data: bytes, where: str) -> Path:
 
 def _copy_large(case_root: Path, src: Any, where: str, progress: Progress | None) -> tuple[FileDigest, Path]:
     temp = new_temp(case_root)
-    with open(temp, "wb", buffering=0) as dst, open(temp, "rb", buffering=0) as check:
+    with removing_on_error(temp), open(temp, "wb", buffering=0) as dst, open(temp, "rb", buffering=0) as check:
         digest = copy_and_hash(src, dst, check, where=where, progress=progress)
     return digest, temp
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """What one read of a source file gave: its first bytes, digests, and content or copy."""
+
+    head: bytes
+    digest: FileDigest
+    data: bytes | None  # the whole content, for small files (analysed from memory)
+    temp: Path | None  # the checked copy, not yet placed in the store
+
+
+def _read_source(case: Case, src: Any, size: int, ctx: CaptureContext, where: str, progress: Progress | None) -> _Read:
+    head = src.read(SNIFF_BYTES)
+    src.seek(0)
+    if size <= SMALL_FILE:
+        data = _read_all(src)
+        temp = None if ctx.hash_only else _copy_small(case.root, data, where)
+        if progress:
+            progress(len(data))
+        return _Read(head, hash_bytes(data), data, temp)
+    if ctx.hash_only:
+        return _Read(head, copy_and_hash(src, where=where, progress=progress), None, None)
+    digest, temp = _copy_large(case.root, src, where, progress)
+    return _Read(head, digest, None, temp)
 
 
 def _analyse(media_type: str, source: bytes | Path, name: str) -> dict[str, Any]:
@@ -155,38 +180,18 @@ def capture_file(case: Case, found: Found, ctx: CaptureContext, progress: Progre
     try:
         before = os.stat(found.absolute)
         fd, info = _open_source(found.absolute)
-    except OSError as exc:
-        raise InputError(f"cannot open the file: {(exc.strerror or 'error').lower()}", path=found.given) from exc
-    temp: Path | None = None
-    try:
         with os.fdopen(fd, "rb", buffering=0) as src:
-            head = src.read(SNIFF_BYTES)
-            src.seek(0)
-            if info.st_size <= SMALL_FILE:
-                data: bytes | None = _read_all(src)
-                digest = hash_bytes(data)
-                if not ctx.hash_only:
-                    temp = _copy_small(case.root, data, found.given)
-                if progress:
-                    progress(len(data))
-            else:
-                data = None
-                if ctx.hash_only:
-                    digest = copy_and_hash(src, where=found.given, progress=progress)
-                else:
-                    digest, temp = _copy_large(case.root, src, found.given, progress)
+            read = _read_source(case, src, info.st_size, ctx, found.given, progress)
             after = os.fstat(src.fileno())
-        entry = _entry(case, found, ctx, before, digest, head, temp)
-        if (after.st_size, after.st_mtime_ns) != (info.st_size, info.st_mtime_ns) or digest.size != info.st_size:
-            entry["sighting"]["changed_during_capture"] = True
-        name = os.path.basename(found.absolute)
-        source = data if data is not None else (case.root / entry["object"] if temp else Path(found.absolute))
-        entry["analysis"] = _analyse(entry["media_type"], source, name)
-        return entry
     except OSError as exc:
-        if temp is not None:
-            discard(temp)
         raise InputError(f"cannot read the file: {(exc.strerror or str(exc)).lower()}", path=found.given) from exc
+    entry = _entry(case, found, ctx, before, read.digest, read.head, read.temp)
+    if (after.st_size, after.st_mtime_ns) != (info.st_size, info.st_mtime_ns) or read.digest.size != info.st_size:
+        entry["sighting"]["changed_during_capture"] = True
+    stored = case.root / entry["object"] if read.temp else Path(found.absolute)
+    source = read.data if read.data is not None else stored
+    entry["analysis"] = _analyse(entry["media_type"], source, os.path.basename(found.absolute))
+    return entry
 
 
 def _entry(

@@ -337,7 +337,7 @@ def custody_note(
                 f"no item with id {', '.join(unknown)} in this case", hint="list ids with `evidencekit items`"
             )
         line = case.log(key=key, action="note", items=items, note=text.strip(), now=now)
-    return loads(line)
+    return dict(loads(line))
 
 
 def custody_log(case: Case | str | os.PathLike[str]) -> list[dict[str, Any]]:

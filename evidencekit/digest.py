@@ -15,6 +15,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from io import RawIOBase
 from typing import BinaryIO
 
 from .errors import InputError
@@ -95,7 +96,7 @@ class _BufferRing:
 
 
 def _write_checked(
-    dst: BinaryIO, check: BinaryIO, buffer: bytearray, count: int, scratch: bytearray, offset: int, where: str
+    dst: BinaryIO, check: RawIOBase, buffer: bytearray, count: int, scratch: bytearray, offset: int, where: str
 ) -> None:
     view = memoryview(buffer)[:count]
     dst.write(view)
@@ -111,9 +112,9 @@ def _write_checked(
 
 
 def copy_and_hash(
-    src: BinaryIO,
+    src: RawIOBase,
     dst: BinaryIO | None = None,
-    check: BinaryIO | None = None,
+    check: RawIOBase | None = None,
     *,
     where: str,
     progress: Progress | None = None,
@@ -133,7 +134,7 @@ def copy_and_hash(
     try:
         while True:
             slot = ring.take()
-            count = src.readinto(ring.buffers[slot])  # type: ignore[attr-defined]
+            count = src.readinto(ring.buffers[slot])
             if not count:
                 break
             view = memoryview(ring.buffers[slot])[:count]

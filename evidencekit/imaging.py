@@ -61,7 +61,7 @@ else:
     HEIF_AVAILABLE = True
 
 try:
-    import pdqhash
+    import pdqhash  # type: ignore[import-untyped]
 except ImportError:  # optional extra: evidencekit[pdq]
     pdqhash = None
 

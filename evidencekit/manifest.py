@@ -55,7 +55,7 @@ def parse_manifest(data: bytes, *, path: str | None = None) -> Manifest:
         raise FormatError("manifest does not end with a newline", path=path)
     manifest = _canonical.loads(data[:-1], what="manifest", path=path)
     _validate(manifest, path)
-    return manifest
+    return dict(manifest)
 
 
 def _fail(message: str, path: str | None) -> FormatError:

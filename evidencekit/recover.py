@@ -150,7 +150,7 @@ def _entry_intact(case: Case, entry: dict[str, Any]) -> bool:
     if entry.get("kind") != "file" or entry.get("storage") != "stored":
         return entry.get("kind") in ("file", "link")
     path = case.root / entry["object"]
-    return path.is_file() and hash_file(path).sha256 == entry["sha256"]
+    return path.is_file() and hash_file(path).sha256 == str(entry["sha256"])
 
 
 def _orphan_entries(

@@ -399,7 +399,7 @@ def _check_unexpected(case: Case, manifest: Manifest | None, report: Verificatio
 
 
 def _walk_files(root: Path) -> list[str]:
-    out = []
+    out: list[str] = []
     for folder, dirs, files in os.walk(root):
         dirs.sort()
         rel = Path(folder).relative_to(root).as_posix()

@@ -219,3 +219,15 @@ def test_file_that_fails_to_read_is_reported_and_rest_goes_in(case: ek.Case, sam
     assert result.failed[0]["path"] == "/proc/self/mem" and "cannot read" in result.failed[0]["reason"]
     assert not list((case.root / "tmp").iterdir())
     ek.verify(case)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/mem"), reason="needs Linux /proc")
+def test_a_streamed_file_that_fails_leaves_no_partial_copy(
+    case: ek.Case, samples: Path, key: ek.SigningKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys.modules["evidencekit.capture"], "SMALL_FILE", -1)  # stream every file
+    result = ek.capture(case, ["/proc/self/mem", samples / "red.png"], key=key)
+    assert len(result.items) == 1 and len(result.failed) == 1
+    assert not list((case.root / "tmp").iterdir())
+    ek.capture(case, [samples / "blue.png"], key=key)  # the case is not left "interrupted"
+    ek.verify(case)
