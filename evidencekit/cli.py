@@ -18,11 +18,11 @@ import click
 
 import evidencekit as api
 
+from . import _cli_render as render
 from . import _cli_support as ui
 from ._time import local_text
 from ._version import __version__
 from .errors import EvidenceKitError, VerificationError
-from .imaging import PDQ_AVAILABLE
 
 _STATE = {"debug": False, "json": False}
 
@@ -94,7 +94,7 @@ def keys_create(name: str, no_passphrase: bool, passphrase_file: str | None, as_
     if no_passphrase:
         ui.say("warning: this key is stored WITHOUT a passphrase; anyone with this computer can sign as you")
     info = api.create_key(name, passphrase=passphrase)
-    _render_key(info.to_json(), as_json, created=True)
+    render.key(info.to_json(), as_json, created=True)
 
 
 @keys.command("show")
@@ -105,7 +105,7 @@ def keys_show(name: str | None, as_json: bool) -> None:
 
     Example: evidencekit keys show aisyah
     """
-    _render_key(api.show_key(ui.choose_key_name(name)).to_json(), as_json)
+    render.key(api.show_key(ui.choose_key_name(name)).to_json(), as_json)
 
 
 @keys.command("list")
@@ -134,18 +134,6 @@ def keys_export(name: str | None, out_dir: str, as_json: bool) -> None:
     """
     paths = [str(p) for p in api.export_key(ui.choose_key_name(name), Path(out_dir))]
     ui.emit_json(paths) if as_json else click.echo("\n".join(paths))
-
-
-def _render_key(info: dict[str, Any], as_json: bool, created: bool = False) -> None:
-    if as_json:
-        return ui.emit_json(info)
-    if created:
-        ui.say(f"created key '{info['name']}' in {info['path']}")
-        ui.say(
-            "keep the passphrase safe: it cannot be recovered if forgotten. Write the fingerprint below on "
-            "paper: whoever checks your evidence compares it with the one in the case"
-        )
-    click.echo(f"name:        {info['name']}\nfingerprint: {info['fingerprint']}\npublic key:  {info['public_key']}")
 
 
 # ---------------------------------------------------------------- case
@@ -229,31 +217,12 @@ def capture(
             progress=bar.advance,
             on_total=bar.set_total,
         )
-    _render_capture(result.to_json(), as_json)
+    render.capture_result(result.to_json(), as_json)
     if result.failed:
         raise EvidenceKitError(
             f"{len(result.failed)} path(s) could not be captured (everything else was saved)",
             hint="the 'failed' list says which and why; fix access, then capture them again",
         )
-
-
-def _render_capture(data: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        return ui.emit_json(data)
-    for row in data["items"]:
-        state = "new" if row["new"] else "seen"
-        extra = "" if row["analysis"] in ("ok", "not-applicable") else f"  (analysis {row['analysis']})"
-        click.echo(f"{row['id']}\t{state}\t{row['storage']}\t{ui.short(row['path'])}{extra}")
-    for row in data["links"]:
-        ui.say(f"link recorded, not followed: {row['path']} -> {row['target']}")
-    for row in data["skipped"]:
-        ui.say(f"skipped: {row['path']}: {row['reason']}")
-    for row in data["failed"]:
-        ui.say(f"NOT captured: {row['path']}: {row['reason']}")
-    if not PDQ_AVAILABLE and any(r["analysis"] == "ok" for r in data["items"]):
-        ui.say("note: PDQ hashes were not computed (install evidencekit[pdq]); pHash and dHash were")
-    new = sum(1 for r in data["items"] if r["new"])
-    ui.say(f"saved {len(data['items'])} file(s): {new} new, {len(data['items']) - new} already in the case")
 
 
 @cli.command("verify")
@@ -293,45 +262,9 @@ def verify(
             raise_on_failure=False,
             record_key=key,
         )
-    _render_report(report.to_json(), as_json)
+    render.report(report.to_json(), as_json)
     if not report.ok:
         raise VerificationError(f"verification failed: {len(report.failures)} problem(s)", report.failures, report)
-
-
-def _render_report(data: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        return ui.emit_json(data)
-    click.echo(
-        f"case {data['case_id'] or '(manifest unreadable)'}: {data['items']} item(s), {data['stored']} stored, "
-        f"{data['hash_only']} hash-only, {data['custody_records']} custody record(s)"
-    )
-    pinned = any(p["kind"] == "untrusted-signer" for p in data["problems"]) or any(
-        s["trusted"] for s in data["signers"]
-    )
-    for signer in data["signers"]:
-        trust = (
-            "trusted"
-            if signer["trusted"]
-            else "NOT trusted"
-            if pinned
-            else "good signature; to be sure it is theirs, compare this fingerprint with the one on paper or pass --trust"
-        )
-        click.echo(f"signer {signer['name']}: {signer['fingerprint']} ({trust})")
-    for problem in data["problems"]:
-        click.echo(_problem_line(problem))
-    click.echo(
-        "OK: every file, signature and custody record checks out"
-        if data["ok"]
-        else f"FAIL: {len(data['problems'])} problem(s)"
-    )
-
-
-def _problem_line(problem: dict[str, str]) -> str:
-    where = " ".join(problem[k] for k in ("item", "path") if k in problem)
-    line = f"{problem['kind'].upper()}: {where + ': ' if where else ''}{problem['message']}"
-    if "expected" in problem:
-        line += f"\n    expected {problem['expected']}\n    found    {problem.get('found', '(nothing)')}"
-    return line
 
 
 @cli.command("recover")
@@ -387,38 +320,7 @@ def show(item_id: str, case_dir: str | None, as_json: bool) -> None:
     item = api.show_item(ui.find_case(case_dir), item_id)
     if as_json:
         return ui.emit_json(item)
-    click.echo(_describe_item(item))
-
-
-def _describe_item(item: dict[str, Any]) -> str:
-    lines = [
-        f"{item['id']}  {item['media_type']}  {ui.human_size(item['size'])} ({item['size']} bytes)",
-        f"sha256 {item['sha256']}",
-        f"sha1   {item['sha1']}",
-        f"md5    {item['md5']}",
-        f"storage: {item['storage']}" + (f" ({item['object']})" if item.get("object") else ""),
-    ]
-    analysis = item["analysis"]
-    if analysis.get("status") == "failed":
-        lines.append(f"analysis failed: {analysis.get('reason')}")
-    elif analysis.get("status") == "ok":
-        camera = " ".join(v for k, v in analysis.get("camera", {}).items() if k in ("make", "model"))
-        lines.append(
-            f"image {analysis['width']}x{analysis['height']} {analysis['format']}{'  camera: ' + camera if camera else ''}"
-        )
-        if analysis.get("gps") and "latitude" in analysis["gps"]:
-            lines.append(f"GPS {analysis['gps']['latitude']}, {analysis['gps'].get('longitude', '?')}")
-        shot = analysis.get("screenshot", {})
-        lines.append(
-            f"screenshot: {'likely' if shot.get('likely') else 'not likely'} ({'; '.join(shot.get('reasons', []))})"
-        )
-    for number, seen in enumerate(item["sightings"], 1):
-        extra = ", ".join(f"{k}: {seen[k]}" for k in ("source", "url", "platform", "note") if k in seen)
-        lines.append(
-            f"seen {number}: {seen['path']} at {local_text(seen['captured'])} by {seen['by']['name']}"
-            + (f" ({extra})" if extra else "")
-        )
-    return "\n".join(lines)
+    click.echo(render.describe_item(item))
 
 
 # ---------------------------------------------------------------- custody
