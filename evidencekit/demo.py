@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw
 from .capture import capture
 from .case import init_case
 from .errors import CaseStateError
+from .imaging import PDQ_AVAILABLE
 from .keystore import create_key, load_signing_key
 from .verify import verify
 
@@ -89,6 +90,10 @@ def demo(folder: str | Path, *, log: Log | None = None, now: datetime | None = N
     say(
         f"4. captured {len(result.items)} files: {new} new items, {len(result.items) - new} duplicate(s) recorded as sightings"
     )
+    if not PDQ_AVAILABLE:
+        say(
+            "   note: PDQ perceptual hashes are not installed (pip install 'evidencekit[pdq]'); pHash and dHash were made"
+        )
     report = verify(case)
     say(f"5. verified: {report.items} items, {report.custody_records} custody records, all intact")
     say(
