@@ -84,14 +84,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--repeat", type=int, default=3, help="repeats per scenario; min and median are reported")
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run (64 MiB, 20 screenshots)")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (data and last cases)")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the temporary folder (test data and key; cases are removed after each run)",
+    )
     parser.add_argument(
         "--settle",
         type=float,
         default=0.0,
         metavar="SECONDS",
         help="before each measurement, wait up to SECONDS for other processes to use at most "
-        f"{NOISY:.0%} of the CPU (for shared machines; default 0: do not wait)",
+        f"{NOISY * 100:.0f}%% of the CPU (for shared machines; default 0: do not wait)",
     )
     parser.add_argument("--only", choices=("big", "screenshots"), default=None, help="run one scenario only")
     args = parser.parse_args(argv)
@@ -544,6 +548,7 @@ def run_screenshots(bench: Bench, folder: Path, paths: list[Path]) -> dict[str, 
         k: []
         for k in (
             "decode",
+            "decode_cpu",
             "capture",
             "sync",
             "capture_no_sync",
@@ -559,6 +564,7 @@ def run_screenshots(bench: Bench, folder: Path, paths: list[Path]) -> dict[str, 
         def reference() -> None:
             timer, _ = measure(lambda: decode_all(paths), lambda: warm(paths))
             _record(rows, "decode", timer)
+            rows["decode_cpu"].append(timer.user + timer.sys)
 
         def capture() -> None:
             timer, sync_seconds, out = bench.capture([folder], expect=len(paths))
@@ -585,7 +591,7 @@ def run_screenshots(bench: Bench, folder: Path, paths: list[Path]) -> dict[str, 
 
 
 def _line(label: str, values: dict[str, float], unit: str = "s") -> str:
-    return f"  {label:<44} {values['min']:>8.2f}{unit} {values['median']:>8.2f}{unit}"
+    return f"  {label:<48} {values['min']:>8.2f}{unit} {values['median']:>8.2f}{unit}"
 
 
 def _percent(values: dict[str, float]) -> dict[str, float]:
@@ -609,7 +615,7 @@ def report_big(big: dict[str, Any]) -> None:
     size = big["bytes"]
     print(
         f"\nBig file: {size / (1 << 30):.2f} GiB of random bytes ({len(big['runs']['capture'])} repeats)"
-        f"{'':<3}{'min':>9} {'median':>9}"
+        f"{'':<7}{'min':>9} {'median':>9}"
     )
     for name in ALGORITHMS:
         print(_line(f"{name} alone (read + hash, 1 MiB chunks)", big[name]))
@@ -633,9 +639,10 @@ def report_big(big: dict[str, Any]) -> None:
 def report_screenshots(shots: dict[str, Any], cores: int) -> None:
     print(
         f"\nScreenshots: {shots['count']} PNGs, {shots['bytes'] / 1e6:.0f} MB "
-        f"({len(shots['runs']['capture'])} repeats){'':<14}{'min':>9} {'median':>9}"
+        f"({len(shots['runs']['capture'])} repeats){'':<18}{'min':>9} {'median':>9}"
     )
     print(_line(f"reference = one full decode each, {cores} threads", shots["decode"]))
+    print(_line("  reference CPU (user + system, all threads)", shots["decode_cpu"]))
     print(_line("capture (total)", shots["capture"]))
     print(_line("  of which os.sync() in sync_store", shots["sync"]))
     print(_line("  capture without the sync", shots["capture_no_sync"]))

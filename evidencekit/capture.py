@@ -269,7 +269,7 @@ def _new_item(manifest: Manifest, entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def _workers() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
+    return max(2, min(5, (os.cpu_count() or 1) + 1))  # one more than the cores hides file-creation waits
 
 
 def capture(

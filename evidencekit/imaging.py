@@ -47,8 +47,9 @@ MAX_PIXELS = 100_000_000
 #: JPEGs are decoded DCT-scaled (at most 1/8 on each side), so they may declare more: a
 #: 200 MP phone photo decodes as about 3 MP. Also set as `PIL.Image.MAX_IMAGE_PIXELS`.
 MAX_JPEG_PIXELS = 1_000_000_000
-#: Pixels are reduced to about this size (long side 512-1023) before perceptual hashing.
-HASH_TARGET = 512
+#: Pixels are reduced to about this size (long side 256-511) before perceptual hashing: PDQ
+#: works on 64x64 and pHash on 32x32, so more pixels only cost time (bench/bench_capture.py).
+HASH_TARGET = 256
 
 Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS
 
