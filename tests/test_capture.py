@@ -231,3 +231,32 @@ def test_a_streamed_file_that_fails_leaves_no_partial_copy(
     assert not list((case.root / "tmp").iterdir())
     ek.capture(case, [samples / "blue.png"], key=key)  # the case is not left "interrupted"
     ek.verify(case)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uses resource.getrusage")
+def test_memory_stays_flat_for_a_big_file(tmp_path: Path) -> None:
+    import subprocess
+
+    from .conftest import REPO
+
+    big = tmp_path / "video.mp4"
+    with open(big, "wb") as handle:  # sparse: cheap to make, read at memory speed
+        handle.truncate(300 << 20)
+    script = f"""
+import resource, evidencekit as ek
+from evidencekit.signing import generate_signing_key_for_tests
+key = generate_signing_key_for_tests("m", bytes(32))
+case = ek.init_case({str(tmp_path / "case")!r}, title="memory", key=key)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+ek.capture(case, [{str(big)!r}], key=key)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    grown_kib = int(out.stdout.strip())
+    assert grown_kib < 48 * 1024, f"capturing 300 MiB grew the process by {grown_kib} KiB"
