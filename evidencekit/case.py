@@ -126,7 +126,6 @@ class Case:
         The caller holds the lock. Spec: docs/spec/case-layout.md §3 (commit order).
         """
         moment = _time.resolve_now(now)
-        last = self.last_record()
         manifest["revision"] += 1
         manifest["updated"] = _time.stamp(moment)
         manifest["signers"][key.public.fingerprint] = {"name": key.name, "public_key": key.public.openssh(key.name)}
@@ -135,20 +134,7 @@ class Case:
         atomic_write(self.path(MANIFEST), data)
         atomic_write(self.path(SIGNATURE), key.sign_ssh(data, namespace=MANIFEST_NAMESPACE).encode("ascii"))
         atomic_write(self.path(RAW_SIGNATURE), key.sign_raw(data))
-        line = make_record(
-            key=key,
-            seq=(last.seq + 1) if last else 1,
-            prev=last.link() if last else None,
-            action=action,
-            manifest_bytes=data,
-            manifest_revision=manifest["revision"],
-            items=items,
-            note=note,
-            details=details,
-            now=moment,
-        )
-        append_record(self.path(CUSTODY), line)
-        return line
+        return self._append(key, data, manifest["revision"], action, items, note, details, moment)
 
     def log(
         self,
@@ -166,14 +152,27 @@ class Case:
         lock and has checked the case is consistent. Spec: docs/spec/custody-log.md §2.
         """
         data, manifest = self.read_manifest()
+        return self._append(key, data, manifest["revision"], action, items, note, details, now)
+
+    def _append(
+        self,
+        key: SigningKey,
+        manifest_bytes: bytes,
+        revision: int,
+        action: str,
+        items: Sequence[str],
+        note: str | None,
+        details: dict[str, Any] | None,
+        now: datetime | None,
+    ) -> bytes:
         last = self.last_record()
         line = make_record(
             key=key,
             seq=(last.seq + 1) if last else 1,
             prev=last.link() if last else None,
             action=action,
-            manifest_bytes=data,
-            manifest_revision=manifest["revision"],
+            manifest_bytes=manifest_bytes,
+            manifest_revision=revision,
             items=items,
             note=note,
             details=details,

@@ -163,16 +163,27 @@ def test_unparseable_manifest_is_malformed_not_a_crash(captured: ek.Case) -> Non
     assert {"malformed", "bad-signature", "manifest-mismatch"} <= kinds
 
 
+def _ssh_keygen_verify(case: ek.Case) -> subprocess.CompletedProcess[str]:
+    command = [
+        "ssh-keygen",
+        "-Y",
+        "verify",
+        "-f",
+        ALLOWED_SIGNERS,
+        "-I",
+        "aisyah",
+        "-n",
+        "evidencekit",
+        "-s",
+        SIGNATURE,
+    ]
+    with open(case.root / MANIFEST, "rb") as data:
+        return subprocess.run(command, stdin=data, cwd=case.root, capture_output=True, text=True)
+
+
 def test_manifest_signature_checks_with_ssh_keygen_and_openssl(captured: ek.Case) -> None:
     tool_or_skip("ssh-keygen")
-    with open(captured.root / MANIFEST, "rb") as data:
-        result = subprocess.run(
-            ["ssh-keygen", "-Y", "verify", "-f", ALLOWED_SIGNERS, "-I", "aisyah", "-n", "evidencekit", "-s", SIGNATURE],
-            stdin=data,
-            cwd=captured.root,
-            capture_output=True,
-            text=True,
-        )
+    result = _ssh_keygen_verify(captured)
     assert result.returncode == 0, result.stderr
     assert 'Good "evidencekit" signature for aisyah' in result.stdout
     tool_or_skip("openssl")
@@ -201,13 +212,7 @@ def test_manifest_signature_checks_with_ssh_keygen_and_openssl(captured: ek.Case
 def test_ssh_keygen_rejects_a_changed_manifest(captured: ek.Case) -> None:
     tool_or_skip("ssh-keygen")
     _flip(captured.root / MANIFEST, 10)
-    with open(captured.root / MANIFEST, "rb") as data:
-        result = subprocess.run(
-            ["ssh-keygen", "-Y", "verify", "-f", ALLOWED_SIGNERS, "-I", "aisyah", "-n", "evidencekit", "-s", SIGNATURE],
-            stdin=data,
-            cwd=captured.root,
-            capture_output=True,
-        )
+    result = _ssh_keygen_verify(captured)
     assert result.returncode != 0
 
 
