@@ -116,7 +116,11 @@ def append_record(path: Path, line: bytes) -> None:
 
 def read_lines(path: Path) -> list[bytes]:
     """Return the log's lines without newlines; a missing final newline is kept as a (torn) line."""
-    data = path.read_bytes()
+    return split_lines(path.read_bytes())
+
+
+def split_lines(data: bytes) -> list[bytes]:
+    """Split log bytes into lines without newlines (a torn last line is kept)."""
     if not data:
         return []
     lines = data.split(b"\n")

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from io import RawIOBase
-from typing import BinaryIO
+from typing import IO, BinaryIO, Protocol
 
 from .errors import InputError
 
@@ -136,8 +136,14 @@ def _release_window(dst: BinaryIO, offset: int, count: int) -> None:
         os.posix_fadvise(fd, boundary - 2 * _WINDOW, _WINDOW, os.POSIX_FADV_DONTNEED)  # now clean: dropped
 
 
+class Readable(Protocol):
+    """Anything `copy_and_hash` can read from: files, zip members, sockets' file objects."""
+
+    def readinto(self, buffer: bytearray, /) -> int | None: ...
+
+
 def copy_and_hash(
-    src: RawIOBase,
+    src: Readable | RawIOBase | IO[bytes],
     dst: BinaryIO | None = None,
     check: RawIOBase | None = None,
     *,
@@ -159,7 +165,7 @@ def copy_and_hash(
     try:
         while True:
             slot = ring.take()
-            count = src.readinto(ring.buffers[slot])
+            count = src.readinto(ring.buffers[slot])  # type: ignore[union-attr]
             if not count:
                 break
             view = memoryview(ring.buffers[slot])[:count]

@@ -13,20 +13,19 @@ import hashlib
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from . import case as layout
-from ._fs import is_atomic_leftover, safe_relpath
+from ._fs import is_atomic_leftover
+from ._source import CaseSource, FolderSource
 from .case import Case, allowed_signers_bytes, ensure_consistent, expected_key_files, key_file_stem
-from .custody import CustodyRecord, check_log, read_lines
-from .digest import hash_file
+from .custody import CustodyRecord, check_log, split_lines
+from .digest import copy_and_hash
 from .errors import (
     FAILING_KINDS,
     BadSignatureError,
     EvidenceKitError,
     FormatError,
-    InputError,
     Problem,
     VerificationError,
 )
@@ -112,7 +111,7 @@ def verify(
     """
     case = Case.coerce(case)
     with _reading_lock(case):
-        report = _check_all(case, set(trusted_keys), progress, on_total)
+        report = _check_all(FolderSource(case.root), set(trusted_keys), progress, on_total)
     if record_key is not None and not report.failures:
         _record(case, report, record_key)
     if report.failures and raise_on_failure:
@@ -131,17 +130,17 @@ def _reading_lock(case: Case) -> contextlib.AbstractContextManager[object]:
 
 
 def _check_all(
-    case: Case, trusted: set[str], progress: Progress | None, on_total: Callable[[int], None] | None
+    src: CaseSource, trusted: set[str], progress: Progress | None, on_total: Callable[[int], None] | None
 ) -> VerificationReport:
-    report = VerificationReport(case=str(case.root))
-    manifest_bytes, manifest = _check_manifest(case, report)
-    records = _check_custody(case, report, manifest_bytes)
-    signers = _signers(manifest_bytes, case, report, records)
+    report = VerificationReport(case=src.label)
+    manifest_bytes, manifest = _check_manifest(src, report)
+    records = _check_custody(src, report, manifest_bytes)
+    signers = _signers(manifest_bytes, src, report, records)
     _check_trust(report, signers, trusted)
     if manifest is not None:
-        _check_items(case, manifest, report, progress, on_total)
-        _check_key_files(case, manifest, report)
-    _check_unexpected(case, manifest, report)
+        _check_items(src, manifest, report, progress, on_total)
+        _check_key_files(src, manifest, report)
+    _check_unexpected(src, manifest, report)
     return report
 
 
@@ -170,18 +169,15 @@ def is_intact(case: Case | str | os.PathLike[str], *, trusted_keys: Iterable[str
     return True
 
 
-def _read(case: Case, name: str, report: VerificationReport) -> bytes | None:
-    try:
-        return case.path(name).read_bytes()
-    except FileNotFoundError:
+def _read(src: CaseSource, name: str, report: VerificationReport) -> bytes | None:
+    data = src.read(name)
+    if data is None:
         report.problems.append(Problem("missing", f"{name} is missing", path=name))
-    except OSError as exc:
-        raise InputError(f"cannot read {name}: {exc.strerror}", path=case.path(name)) from exc
-    return None
+    return data
 
 
-def _check_manifest(case: Case, report: VerificationReport) -> tuple[bytes | None, Manifest | None]:
-    data = _read(case, layout.MANIFEST, report)
+def _check_manifest(src: CaseSource, report: VerificationReport) -> tuple[bytes | None, Manifest | None]:
+    data = _read(src, layout.MANIFEST, report)
     if data is None:
         return None, None
     try:
@@ -193,11 +189,11 @@ def _check_manifest(case: Case, report: VerificationReport) -> tuple[bytes | Non
     return data, manifest
 
 
-def _check_custody(case: Case, report: VerificationReport, manifest_bytes: bytes | None) -> list[CustodyRecord]:
-    if not case.path(layout.CUSTODY).exists():
-        report.problems.append(Problem("missing", "custody.jsonl is missing", path=layout.CUSTODY))
+def _check_custody(src: CaseSource, report: VerificationReport, manifest_bytes: bytes | None) -> list[CustodyRecord]:
+    data = _read(src, layout.CUSTODY, report)
+    if data is None:
         return []
-    records, problems = check_log(read_lines(case.path(layout.CUSTODY)), path=layout.CUSTODY)
+    records, problems = check_log(split_lines(data), path=layout.CUSTODY)
     report.problems.extend(problems)
     report.custody_records = len(records)
     if records and manifest_bytes is not None:
@@ -217,11 +213,11 @@ def _check_custody(case: Case, report: VerificationReport, manifest_bytes: bytes
 
 
 def _signers(
-    manifest_bytes: bytes | None, case: Case, report: VerificationReport, records: list[CustodyRecord]
+    manifest_bytes: bytes | None, src: CaseSource, report: VerificationReport, records: list[CustodyRecord]
 ) -> dict[str, str]:
     """Check the manifest signatures; return every signer seen (fingerprint → name)."""
     signers = {r.data["actor"]["fingerprint"]: r.data["actor"]["name"] for r in records}
-    signature = _read(case, layout.SIGNATURE, report)
+    signature = _read(src, layout.SIGNATURE, report)
     if manifest_bytes is None or signature is None:
         return signers
     try:
@@ -249,7 +245,7 @@ def _signers(
             )
         )
     signers.setdefault(signer.fingerprint, "manifest signer")
-    _check_raw_signature(case, manifest_bytes, signer, report)
+    _check_raw_signature(src, manifest_bytes, signer, report)
     return signers
 
 
@@ -261,8 +257,8 @@ def _committer(records: list[CustodyRecord], manifest_hash: str) -> str | None:
     return None
 
 
-def _check_raw_signature(case: Case, data: bytes, signer: PublicKey, report: VerificationReport) -> None:
-    raw = _read(case, layout.RAW_SIGNATURE, report)
+def _check_raw_signature(src: CaseSource, data: bytes, signer: PublicKey, report: VerificationReport) -> None:
+    raw = _read(src, layout.RAW_SIGNATURE, report)
     if raw is None:
         return
     try:
@@ -297,7 +293,7 @@ def _check_trust(report: VerificationReport, signers: dict[str, str], trusted: s
 
 
 def _check_items(
-    case: Case,
+    src: CaseSource,
     manifest: Manifest,
     report: VerificationReport,
     progress: Progress | None,
@@ -319,18 +315,21 @@ def _check_items(
             )
             continue
         report.stored += 1
-        _check_object(case, item, report, progress)
+        _check_object(src, item, report, progress)
 
 
-def _check_object(case: Case, item: dict[str, Any], report: VerificationReport, progress: Progress | None) -> None:
-    relpath = item["object"]
-    path = case.root / safe_relpath(relpath, case.root)
-    if not path.is_file():
+def _check_object(src: CaseSource, item: dict[str, Any], report: VerificationReport, progress: Progress | None) -> None:
+    opened = src.open_object(item)
+    if opened is None:
         report.problems.append(
-            Problem("missing", "the stored copy is missing", item=item["id"], path=relpath, expected=item["sha256"])
+            Problem(
+                "missing", "the stored copy is missing", item=item["id"], path=item["object"], expected=item["sha256"]
+            )
         )
         return
-    digest = hash_file(path, progress=progress)
+    relpath, stream = opened
+    with stream:
+        digest = copy_and_hash(stream, where=relpath, progress=progress)
     for name in ("sha256", "sha1", "md5", "size"):
         expected, found = item[name], getattr(digest, name)
         if expected != found:
@@ -347,15 +346,14 @@ def _check_object(case: Case, item: dict[str, Any], report: VerificationReport, 
             return
 
 
-def _check_key_files(case: Case, manifest: Manifest, report: VerificationReport) -> None:
+def _check_key_files(src: CaseSource, manifest: Manifest, report: VerificationReport) -> None:
     expected = {layout.ALLOWED_SIGNERS: allowed_signers_bytes(manifest["signers"])}
     for fingerprint, signer in manifest["signers"].items():
         for suffix, content in expected_key_files(signer).items():
             expected[f"{layout.KEYS}/{key_file_stem(fingerprint)}{suffix}"] = content
     for relpath, content in sorted(expected.items()):
-        try:
-            found = case.path(relpath).read_bytes()
-        except FileNotFoundError:
+        found = src.read(relpath)
+        if found is None:
             report.problems.append(Problem("missing", f"{relpath} is missing", path=relpath))
             continue
         if found != content:
@@ -381,12 +379,12 @@ _FIXED = {
 }
 
 
-def _check_unexpected(case: Case, manifest: Manifest | None, report: VerificationReport) -> None:
+def _check_unexpected(src: CaseSource, manifest: Manifest | None, report: VerificationReport) -> None:
     known = set(_FIXED)
     if manifest is not None:
         known |= {item["object"] for item in manifest["items"] if item["storage"] == "stored"}
         known |= {f"{layout.KEYS}/{key_file_stem(fp)}{s}" for fp in manifest["signers"] for s in (".pub", ".pem")}
-    for relpath in _walk_files(case.root):
+    for relpath in src.files():
         top = relpath.split("/", 1)[0]
         if top in (layout.JOURNAL, layout.TMP) or is_atomic_leftover(relpath.rsplit("/", 1)[-1]):
             report.problems.append(
@@ -396,12 +394,3 @@ def _check_unexpected(case: Case, manifest: Manifest | None, report: Verificatio
             continue  # with no readable manifest, what belongs here cannot be told
         elif relpath not in known:
             report.problems.append(Problem("unexpected", "this file is not part of the signed case", path=relpath))
-
-
-def _walk_files(root: Path) -> list[str]:
-    out: list[str] = []
-    for folder, dirs, files in os.walk(root):
-        dirs.sort()
-        rel = Path(folder).relative_to(root).as_posix()
-        out.extend(name if rel == "." else f"{rel}/{name}" for name in sorted(files))
-    return out

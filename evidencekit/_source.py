@@ -1,0 +1,60 @@
+"""Read-only views of a case's files, wherever they are: a case folder or a package.
+
+Invariant: verification reads a case only through a `CaseSource`, so the same checks run
+on a case folder and, without unpacking, on a package; sources never write.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from ._fs import safe_relpath
+from .errors import InputError
+
+
+class CaseSource(Protocol):
+    """What verification needs from a case: its files by case-relative name, and stored objects."""
+
+    label: str
+
+    def read(self, relpath: str) -> bytes | None:
+        """The file's bytes, or `None` when it is absent."""
+
+    def open_object(self, item: dict[str, Any]) -> tuple[str, IO[bytes]] | None:
+        """Where an item's stored copy is and a stream of it, or `None` when it is absent."""
+
+    def files(self) -> list[str]:
+        """Every file present, by case-relative POSIX name, sorted."""
+
+
+class FolderSource:
+    """A case folder on disk."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.label = str(root)
+
+    def read(self, relpath: str) -> bytes | None:
+        try:
+            return (self.root / relpath).read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise InputError(f"cannot read {relpath}: {exc.strerror}", path=self.root / relpath) from exc
+
+    def open_object(self, item: dict[str, Any]) -> tuple[str, IO[bytes]] | None:
+        relpath = item["object"]
+        path = self.root / safe_relpath(relpath, self.root)
+        if not path.is_file():
+            return None
+        return relpath, open(path, "rb", buffering=0)  # noqa: SIM115 - the caller closes it
+
+    def files(self) -> list[str]:
+        out: list[str] = []
+        for folder, dirs, names in os.walk(self.root):
+            dirs.sort()
+            rel = Path(folder).relative_to(self.root).as_posix()
+            out.extend(name if rel == "." else f"{rel}/{name}" for name in sorted(names))
+        return out
