@@ -22,14 +22,23 @@ from .errors import (
     UnsafePathError,
     VerificationError,
 )
+from .handover import custody_import_receipt, custody_receive, custody_transfer
 from .items import list_items, show_item
 from .keystore import KeyInfo, create_key, export_key, list_keys, load_signing_key
 from .keystore import get_key_info as show_key
+from .package import PackageResult, decrypt, package, unpack
 from .recover import RecoverResult, recover
 from .signing import PublicKey, SigningKey
 from .verify import VerificationReport, is_intact, parse_trust, verify
 
 __all__ = [
+    "unpack",
+    "package",
+    "decrypt",
+    "custody_transfer",
+    "custody_receive",
+    "custody_import_receipt",
+    "PackageResult",
     "BadSignatureError",
     "CaptureResult",
     "Case",

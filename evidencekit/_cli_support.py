@@ -31,6 +31,14 @@ def find_case(option: str | None) -> Case:
     return Case.open(option or os.environ.get(CASE_ENV) or os.getcwd())
 
 
+def find_case_or_package(option: str | None) -> Case | Path:
+    """Like `find_case`, but a package (zip, encrypted zip, unpacked bag) is returned as its path."""
+    from .verify import is_package
+
+    candidate = Path(option or os.environ.get(CASE_ENV) or os.getcwd())
+    return candidate if is_package(candidate) else find_case(str(candidate))
+
+
 def read_passphrase_file(path: str) -> bytes:
     """The first line of a passphrase file (without its line ending); warns if others may read it."""
     try:

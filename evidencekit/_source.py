@@ -28,6 +28,9 @@ class CaseSource(Protocol):
     def files(self) -> list[str]:
         """Every file present, by case-relative POSIX name, sorted."""
 
+    def excluded(self, item: dict[str, Any]) -> str | None:
+        """Why a stored item's copy is deliberately absent here (a package without it), or `None`."""
+
 
 class FolderSource:
     """A case folder on disk."""
@@ -51,10 +54,50 @@ class FolderSource:
             return None
         return relpath, open(path, "rb", buffering=0)  # noqa: SIM115 - the caller closes it
 
+    def excluded(self, item: dict[str, Any]) -> str | None:
+        return None
+
     def files(self) -> list[str]:
         out: list[str] = []
         for folder, dirs, names in os.walk(self.root):
             dirs.sort()
             rel = Path(folder).relative_to(self.root).as_posix()
             out.extend(name if rel == "." else f"{rel}/{name}" for name in sorted(names))
+        return out
+
+
+class PackageSource:
+    """The case inside a package (`data/case/…`, evidence under `data/evidence/…`), read from the bag."""
+
+    def __init__(self, reader: Any, index: dict[str, Any]):
+        self.reader = reader
+        self.label = reader.label
+        self.rows = {row["id"]: row for row in index["items"]}
+        self._names = set(reader.names())
+
+    def read(self, relpath: str) -> bytes | None:
+        data: bytes | None = self.reader.read(f"data/case/{relpath}")
+        return data
+
+    def open_object(self, item: dict[str, Any]) -> tuple[str, IO[bytes]] | None:
+        row = self.rows.get(item["id"])
+        if not row or not row["path"] or row["path"] not in self._names:
+            return None
+        stream: IO[bytes] = self.reader.open(row["path"])
+        return row["path"], stream
+
+    def excluded(self, item: dict[str, Any]) -> str | None:
+        row = self.rows.get(item["id"])
+        return None if row is None or row["path"] else str(row["reason"])
+
+    def files(self) -> list[str]:
+        from .manifest import object_path
+
+        by_path = {row["path"]: object_path(row["sha256"]) for row in self.rows.values() if row["path"]}
+        out = []
+        for name in sorted(self._names):
+            if name.startswith("data/case/"):
+                out.append(name.removeprefix("data/case/"))
+            elif name.startswith("data/") and name != "data/package.json":
+                out.append(by_path.get(name, name))
         return out

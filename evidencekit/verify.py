@@ -11,8 +11,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from . import case as layout
@@ -29,6 +30,7 @@ from .errors import (
     Problem,
     VerificationError,
 )
+from .handover import receipt_problems
 from .manifest import Manifest, parse_manifest
 from .signing import PublicKey, SigningKey, is_canonical_ssh_signature, verify_raw_signature, verify_ssh_signature
 
@@ -98,8 +100,12 @@ def verify(
     on_total: Callable[[int], None] | None = None,
     raise_on_failure: bool = True,
     record_key: SigningKey | None = None,
+    identities: Sequence[object] = (),
 ) -> VerificationReport:
-    """Verify a case; return the report if intact, else raise `VerificationError` with it.
+    """Verify a case or a package; return the report if intact, else raise `VerificationError` with it.
+
+    `case` is a `Case`, a case folder, or a package: a zip, an age-encrypted zip (opened
+    with `identities`, see `evidencekit.encryption.load_identities`) or an unpacked bag.
 
     With `raise_on_failure=False` the report is returned either way (check `.ok`). With
     `record_key`, a passing verification is added to the custody log as a `verify` record
@@ -109,11 +115,16 @@ def verify(
     an `untrusted-signer` problem; when empty, each signer is reported as an
     `unpinned-signer` notice for the user to compare by eye.
     """
-    case = Case.coerce(case)
-    with _reading_lock(case):
-        report = _check_all(FolderSource(case.root), set(trusted_keys), progress, on_total)
-    if record_key is not None and not report.failures:
-        _record(case, report, record_key)
+    if not isinstance(case, Case) and is_package(Path(case)):
+        from ._package_check import check_package
+
+        report = check_package(Path(case), set(trusted_keys), identities, progress, on_total)
+    else:
+        case = Case.coerce(case)
+        with _reading_lock(case):
+            report = _check_all(FolderSource(case.root), set(trusted_keys), progress, on_total)
+        if record_key is not None and not report.failures:
+            _record(case, report, record_key)
     if report.failures and raise_on_failure:
         count = len(report.failures)
         raise VerificationError(
@@ -129,13 +140,25 @@ def _reading_lock(case: Case) -> contextlib.AbstractContextManager[object]:
     return contextlib.nullcontext()
 
 
+def is_package(path: Path) -> bool:
+    """Whether a path is a package (zip, age-encrypted zip, or unpacked bag) rather than a case folder."""
+    if path.is_dir():
+        return (path / "bagit.txt").is_file()
+    return path.is_file()
+
+
 def _check_all(
-    src: CaseSource, trusted: set[str], progress: Progress | None, on_total: Callable[[int], None] | None
+    src: CaseSource,
+    trusted: set[str],
+    progress: Progress | None,
+    on_total: Callable[[int], None] | None,
+    report: VerificationReport | None = None,
+    extra_signers: dict[str, str] | None = None,
 ) -> VerificationReport:
-    report = VerificationReport(case=src.label)
+    report = report or VerificationReport(case=src.label)
     manifest_bytes, manifest = _check_manifest(src, report)
     records = _check_custody(src, report, manifest_bytes)
-    signers = _signers(manifest_bytes, src, report, records)
+    signers = {**(extra_signers or {}), **_signers(manifest_bytes, src, report, records)}
     _check_trust(report, signers, trusted)
     if manifest is not None:
         _check_items(src, manifest, report, progress, on_total)
@@ -195,6 +218,10 @@ def _check_custody(src: CaseSource, report: VerificationReport, manifest_bytes: 
         return []
     records, problems = check_log(split_lines(data), path=layout.CUSTODY)
     report.problems.extend(problems)
+    for seq, message in receipt_problems(records):
+        report.problems.append(
+            Problem("bad-signature", f"receipt kept in record {seq}: {message}", path=f"{layout.CUSTODY}:{seq}")
+        )
     report.custody_records = len(records)
     if records and manifest_bytes is not None:
         found = hashlib.sha256(manifest_bytes).hexdigest()
@@ -303,6 +330,12 @@ def _check_items(
     if on_total:
         on_total(sum(item["size"] for item in manifest["items"] if item["storage"] == "stored"))
     for item in manifest["items"]:
+        reason = src.excluded(item) if item["storage"] == "stored" else None
+        if reason:
+            report.problems.append(
+                Problem("not-included", f"not in this package: {reason}", item=item["id"], expected=item["sha256"])
+            )
+            continue
         if item["storage"] == "hash-only":
             report.hash_only += 1
             report.problems.append(

@@ -12,6 +12,13 @@ import evidencekit as ek
 from evidencekit.cli import cli
 
 PINNED = {
+    "PackageResult",
+    "custody_import_receipt",
+    "custody_receive",
+    "custody_transfer",
+    "decrypt",
+    "package",
+    "unpack",
     "BadSignatureError",
     "CaptureResult",
     "Case",
@@ -49,6 +56,12 @@ PINNED = {
 }
 #: CLI command path -> the public function it wraps (docs/python-api.md pairs them the same way).
 COMMANDS = {
+    "custody transfer": "custody_transfer",
+    "custody receive": "custody_receive",
+    "custody import-receipt": "custody_import_receipt",
+    "package": "package",
+    "unpack": "unpack",
+    "decrypt": "decrypt",
     "keys create": "create_key",
     "keys show": "show_key",
     "keys list": "list_keys",

@@ -1,0 +1,180 @@
+"""Custody handover: who handed which package to whom, and the receiver's signed receipt.
+
+Invariants: a transfer record names the package by its SHA-256; a receipt is a canonical
+JSON document signed by the receiver (SSHSIG, namespace `evidencekit-receipt`) that states
+what the receiver's own verification found; importing a receipt checks its signature and
+that it answers a recorded transfer, then keeps the whole receipt in a `receive` record, so
+the custody log holds both parties' signatures (spec: docs/spec/package.md §6).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from . import _canonical, _time
+from ._fs import atomic_write
+from .case import Case, ensure_consistent
+from .errors import BadSignatureError, FormatError, InputError
+from .signing import PublicKey, SigningKey, verify_ssh_signature
+
+RECEIPT_FORMAT = "evidencekit/receipt/1"
+RECEIPT_NAMESPACE = "evidencekit-receipt"
+_ARMOUR = ("-----BEGIN SSH SIGNATURE-----", "-----END SSH SIGNATURE-----")
+
+
+def _file_facts(path: Path) -> dict[str, Any]:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    except OSError as exc:
+        raise InputError(f"cannot read the package: {exc.strerror}", path=path) from exc
+    return {"name": path.name, "sha256": digest.hexdigest(), "size": path.stat().st_size}
+
+
+def _person(key: SigningKey) -> dict[str, str]:
+    return {"name": key.name, "fingerprint": key.public.fingerprint, "public_key": key.public.openssh()}
+
+
+def custody_transfer(
+    case: Case | str | os.PathLike[str],
+    *,
+    key: SigningKey,
+    to: str,
+    package: str | os.PathLike[str],
+    to_key: str | None = None,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Record in the custody log that `key`'s owner handed `package` to `to`."""
+    case = Case.coerce(case)
+    if not to.strip():
+        raise InputError("the receiver's name is empty", hint="pass --to with the receiving person's name and role")
+    details: dict[str, Any] = {"to": to.strip(), "package": _file_facts(Path(package))}
+    if to_key:
+        details["to_fingerprint"] = (
+            PublicKey.from_file(to_key).fingerprint
+            if Path(to_key).exists()
+            else (PublicKey.from_openssh(to_key).fingerprint)
+        )
+    with case.lock():
+        ensure_consistent(case)
+        line = case.log(key=key, action="transfer", note=note, details=details, now=now)
+    return dict(_canonical.loads(line))
+
+
+def custody_receive(
+    package: str | os.PathLike[str],
+    *,
+    key: SigningKey,
+    trusted_keys: Iterable[str] = (),
+    identities: Sequence[object] = (),
+    out: str | os.PathLike[str] | None = None,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Verify a received package and write a receipt signed by the receiver (`PACKAGE.receipt.json`).
+
+    The receipt states the verification result, good or bad; the caller decides what a
+    failed check means. Returns the receipt.
+    """
+    from .verify import verify
+
+    path = Path(package)
+    report = verify(path, trusted_keys=trusted_keys, identities=identities, raise_on_failure=False)
+    body = {
+        "format": RECEIPT_FORMAT,
+        "package": _file_facts(path),
+        "case_id": report.case_id,
+        "receiver": _person(key),
+        "time": _time.stamp(now),
+        "note": note,
+        "verification": {
+            "ok": report.ok,
+            "problems": [p.to_json() for p in report.failures],
+            "signers": report.signers,
+        },
+    }
+    receipt = {**body, "signature": _blob(key.sign_ssh(_canonical.dumps(body), namespace=RECEIPT_NAMESPACE))}
+    target = Path(out) if out else path.with_name(path.name + ".receipt.json")
+    atomic_write(target, _canonical.dumps(receipt) + b"\n")
+    return receipt
+
+
+def _blob(armoured: str) -> str:
+    return "".join(line for line in armoured.splitlines() if not line.startswith("-----"))
+
+
+def _armour(blob: str) -> str:
+    lines = [blob[i : i + 70] for i in range(0, len(blob), 70)]
+    return "\n".join([_ARMOUR[0], *lines, _ARMOUR[1]]) + "\n"
+
+
+def check_receipt(receipt: Any) -> PublicKey:
+    """Check a receipt's form and signature; return the receiver's key. Raises `FormatError`/`BadSignatureError`."""
+    required = {"format", "package", "case_id", "receiver", "time", "note", "verification", "signature"}
+    if not isinstance(receipt, dict) or receipt.get("format") != RECEIPT_FORMAT or set(receipt) != required:
+        raise FormatError(f"not an evidencekit receipt (expected format {RECEIPT_FORMAT} and its fields)")
+    body = {k: v for k, v in receipt.items() if k != "signature"}
+    signer = verify_ssh_signature(
+        _canonical.dumps(body), _armour(str(receipt["signature"])), namespace=RECEIPT_NAMESPACE
+    )
+    if signer.openssh() != receipt["receiver"].get("public_key"):
+        raise BadSignatureError("the receipt is signed by a key other than its receiver's")
+    return signer
+
+
+def custody_import_receipt(
+    case: Case | str | os.PathLike[str],
+    receipt_file: str | os.PathLike[str],
+    *,
+    key: SigningKey,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Check a receiver's receipt and keep it in the custody log as a `receive` record."""
+    case = Case.coerce(case)
+    path = Path(receipt_file)
+    try:
+        receipt = _canonical.loads(path.read_bytes().removesuffix(b"\n"), what="receipt", path=str(path))
+    except OSError as exc:
+        raise InputError(f"cannot read the receipt: {exc.strerror}", path=path) from exc
+    check_receipt(receipt)
+    with case.lock():
+        ensure_consistent(case)
+        transfer = _matching_transfer(case, receipt["package"]["sha256"], path)
+        result = "verified it" if receipt["verification"]["ok"] else "found problems"
+        note = f"receipt from {receipt['receiver']['name']}: {result}"
+        details = {"receipt": receipt, "transfer_seq": transfer}
+        line = case.log(key=key, action="receive", note=note, details=details, now=now)
+    return dict(_canonical.loads(line))
+
+
+def _matching_transfer(case: Case, package_sha256: str, path: Path) -> int:
+    for record in reversed(case.custody_records()):
+        data = record.data
+        if data["action"] == "transfer" and data["details"].get("package", {}).get("sha256") == package_sha256:
+            return record.seq
+    raise InputError(
+        "no transfer of this package is recorded in this case",
+        path=path,
+        hint="record the handover first with `evidencekit custody transfer --package FILE --to NAME`",
+    )
+
+
+def receipt_problems(records: Iterable[Any]) -> list[tuple[int, str]]:
+    """Check every receipt kept in `receive` records; return (seq, what is wrong) pairs."""
+    out = []
+    for record in records:
+        if record.data["action"] != "receive":
+            continue
+        try:
+            check_receipt(record.data["details"].get("receipt"))
+        except (FormatError, BadSignatureError) as exc:
+            out.append((record.seq, exc.message))
+    return out

@@ -1,0 +1,244 @@
+"""Packages: signed BagIt zips checked by the real stock tools, tamper detection, encryption, handover."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import evidencekit as ek
+
+from .conftest import png_bytes, tool_or_skip
+
+
+@pytest.fixture
+def odd_case(case: ek.Case, tmp_path: Path, key: ek.SigningKey, now) -> ek.Case:
+    """A case whose files have names that trip tools: spaces, NFD, emoji, %, Windows-forbidden characters."""
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    names = ["IMG 0001.png", "cafe\u0301.png", "chat 😀 50%.txt", 'what?<>:"|*.txt', ".hidden.txt"]
+    for number, name in enumerate(names):
+        data = png_bytes(colour=(number * 40, 10, 10)) if name.endswith(".png") else f"{name}\n".encode()
+        (folder / name).write_bytes(data)
+    ek.capture(case, [folder], key=key, now=now)
+    return case
+
+
+def _package(case: ek.Case, tmp_path: Path, key: ek.SigningKey, now, **options) -> ek.PackageResult:
+    return ek.package(case, key=key, out=tmp_path / options.pop("name", "pkg.zip"), now=now, **options)
+
+
+def _unzip(zip_path: Path, into: Path) -> Path:
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(into)
+    [bag] = list(into.iterdir())
+    return bag
+
+
+def test_package_passes_every_stock_tool(odd_case: ek.Case, tmp_path: Path, key: ek.SigningKey, now) -> None:
+    result = _package(odd_case, tmp_path, key, now)
+    assert result.items == ["E0001", "E0002", "E0003", "E0004", "E0005"]
+    bag = _unzip(result.path, tmp_path / "out")
+    assert (bag / "VERIFY.txt").read_text(encoding="utf-8").count(key.public.fingerprint) >= 2
+    checks = [
+        [sys.executable, "-m", "bagit", "--validate", str(bag)],
+        ["sha256sum", "-c", "--strict", "tagmanifest-sha256.txt"],
+        ["sha256sum", "-c", "--strict", "--quiet", "manifest-sha256.txt"],
+        [
+            "openssl",
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-inkey",
+            "packager.pem",
+            "-rawin",
+            "-in",
+            "tagmanifest-sha256.txt",
+            "-sigfile",
+            "tagmanifest-sha256.txt.ed25519",
+        ],
+    ]
+    for command in checks:
+        if command[0] != sys.executable:
+            tool_or_skip(command[0])
+        done = subprocess.run(command, cwd=bag, capture_output=True, text=True)
+        assert done.returncode == 0, (command, done.stdout, done.stderr)
+    tool_or_skip("ssh-keygen")
+    with open(bag / "tagmanifest-sha256.txt", "rb") as data:
+        done = subprocess.run(
+            [
+                "ssh-keygen",
+                "-Y",
+                "verify",
+                "-f",
+                "allowed_signers",
+                "-I",
+                "aisyah",
+                "-n",
+                "evidencekit",
+                "-s",
+                "tagmanifest-sha256.txt.sig",
+            ],
+            stdin=data,
+            cwd=bag,
+            capture_output=True,
+            text=True,
+        )
+    assert done.returncode == 0 and "Good" in done.stdout
+    with open(bag / "data" / "case" / "manifest.json", "rb") as data:
+        done = subprocess.run(
+            [
+                "ssh-keygen",
+                "-Y",
+                "verify",
+                "-f",
+                "allowed_signers",
+                "-I",
+                "aisyah",
+                "-n",
+                "evidencekit",
+                "-s",
+                "manifest.json.sig",
+            ],
+            stdin=data,
+            cwd=bag / "data" / "case",
+            capture_output=True,
+            text=True,
+        )
+    assert done.returncode == 0, done.stderr
+
+
+def test_verify_accepts_the_zip_and_the_unpacked_bag(
+    odd_case: ek.Case, tmp_path: Path, key: ek.SigningKey, now
+) -> None:
+    result = _package(odd_case, tmp_path, key, now)
+    report = ek.verify(result.path, trusted_keys={key.public.fingerprint})
+    assert report.ok and report.items == 5 and report.stored == 5
+    assert {s["name"] for s in report.signers} == {"aisyah"}
+    folder, unpacked = ek.unpack(result.path, tmp_path / "received", trusted_keys={key.public.fingerprint})
+    assert unpacked.ok and (folder / "bagit.txt").is_file()
+
+
+def test_packaging_is_deterministic(captured: ek.Case, tmp_path: Path, key: ek.SigningKey, now) -> None:
+    first = _package(captured, tmp_path, key, now, name="a.zip")
+    second = _package(captured, tmp_path, key, now, name="b.zip")
+    assert first.sha256 == second.sha256 and first.path.read_bytes() == second.path.read_bytes()
+
+
+def _rewrite(zip_path: Path, change) -> None:
+    with zipfile.ZipFile(zip_path) as archive:
+        entries = [(info, archive.read(info)) for info in archive.infolist()]
+    with zipfile.ZipFile(zip_path, "w") as archive:
+        for info, data in change(entries):
+            archive.writestr(info, data)
+
+
+def test_tampered_packages_are_caught_and_named(captured: ek.Case, tmp_path: Path, key: ek.SigningKey, now) -> None:
+    result = _package(captured, tmp_path, key, now)
+    original = result.path.read_bytes()
+    evidence = next(
+        info.filename for info in zipfile.ZipFile(result.path).infolist() if "/data/evidence/" in info.filename
+    )
+
+    def flip(entries):
+        return [(i, d[:-1] + bytes([d[-1] ^ 1]) if i.filename == evidence else d) for i, d in entries]
+
+    def drop(entries):
+        return [(i, d) for i, d in entries if i.filename != evidence]
+
+    def add(entries):
+        extra = zipfile.ZipInfo(evidence.rsplit("/", 1)[0] + "/E9999_extra.png")
+        return [*entries, (extra, b"extra")]
+
+    for change, kind in ((flip, "altered"), (drop, "missing"), (add, "unexpected")):
+        result.path.write_bytes(original)
+        _rewrite(result.path, change)
+        with pytest.raises(ek.VerificationError) as info:
+            ek.verify(result.path)
+        problems = info.value.problems
+        assert any(p.kind == kind and "data/evidence/" in (p.path or "") for p in problems), (kind, problems)
+
+
+def test_no_content_and_item_selection(captured: ek.Case, tmp_path: Path, key: ek.SigningKey, now) -> None:
+    bare = _package(captured, tmp_path, key, now, name="bare.zip", content=False)
+    names = zipfile.ZipFile(bare.path).namelist()
+    assert not [n for n in names if "/data/evidence/" in n] and bare.items == []
+    report = ek.verify(bare.path)
+    assert report.ok and [p.kind for p in report.notices].count("not-included") == 3
+    some = _package(captured, tmp_path, key, now, name="some.zip", items=["E0002"])
+    assert some.items == ["E0002"] and ek.verify(some.path).ok
+    with pytest.raises(ek.InputError):
+        _package(captured, tmp_path, key, now, name="none.zip", items=["E0042"])
+
+
+def test_a_case_that_fails_verification_is_not_packaged(
+    captured: ek.Case, tmp_path: Path, key: ek.SigningKey, now
+) -> None:
+    (captured.root / "objects" / "stray").write_bytes(b"x")
+    with pytest.raises(ek.VerificationError):
+        _package(captured, tmp_path, key, now)
+    assert not (tmp_path / "pkg.zip").exists()
+
+
+def test_encrypted_package_opens_with_age_and_with_evidencekit(
+    captured: ek.Case, tmp_path: Path, key: ek.SigningKey, other_key: ek.SigningKey, now
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    from evidencekit.encryption import identity_from_signing_key
+
+    officer_pub = tmp_path / "officer.pub"
+    officer_pub.write_text(other_key.public.openssh("officer") + "\n")
+    result = _package(captured, tmp_path, key, now, name="pkg.zip.age", encrypt_to=[str(officer_pub)])
+    assert result.path.read_bytes().startswith(b"age-encryption.org/v1\n")
+    with pytest.raises(ek.SigningKeyError):
+        ek.verify(result.path)
+    report = ek.verify(result.path, identities=[identity_from_signing_key(other_key)])
+    assert report.ok and report.items == 3
+    plain = ek.decrypt(result.path, identities=[identity_from_signing_key(other_key)], out=tmp_path / "plain.zip")
+    assert ek.verify(plain).ok
+    tool_or_skip("age")
+    private = tmp_path / "officer_key"
+    private.write_bytes(
+        other_key.private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+        )
+    )
+    private.chmod(0o600)
+    done = subprocess.run(
+        ["age", "-d", "-i", str(private), "-o", str(tmp_path / "by-age.zip"), str(result.path)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "by-age.zip").read_bytes() == plain.read_bytes()
+
+
+def test_handover_transfer_receipt_import(
+    captured: ek.Case, tmp_path: Path, key: ek.SigningKey, other_key: ek.SigningKey, now
+) -> None:
+    result = _package(captured, tmp_path, key, now)
+    ek.custody_transfer(captured, key=key, to="Insp. Tan", package=result.path, note="USB stick, in person")
+    receipt = ek.custody_receive(result.path, key=other_key, trusted_keys={key.public.fingerprint})
+    assert receipt["verification"]["ok"] is True and receipt["package"]["sha256"] == result.sha256
+    receipt_file = result.path.with_name(result.path.name + ".receipt.json")
+    record = ek.custody_import_receipt(captured, receipt_file, key=key)
+    assert record["action"] == "receive" and record["details"]["receipt"]["receiver"]["name"] == "mallory"
+    report = ek.verify(captured, trusted_keys={key.public.fingerprint})
+    assert [r["action"] for r in ek.custody_log(captured)][-2:] == ["transfer", "receive"] and report.ok
+    forged = receipt_file.read_text().replace('"ok":true', '"ok":false')
+    (tmp_path / "forged.json").write_text(forged)
+    with pytest.raises(ek.BadSignatureError):
+        ek.custody_import_receipt(captured, tmp_path / "forged.json", key=key)
+
+
+def test_receipt_for_an_unknown_package_is_refused(
+    captured: ek.Case, tmp_path: Path, key: ek.SigningKey, other_key: ek.SigningKey, now
+) -> None:
+    result = _package(captured, tmp_path, key, now)
+    ek.custody_receive(result.path, key=other_key)
+    with pytest.raises(ek.InputError, match="no transfer"):
+        ek.custody_import_receipt(captured, result.path.with_name(result.path.name + ".receipt.json"), key=key)
