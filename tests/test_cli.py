@@ -170,3 +170,63 @@ def test_json_error_object_for_scripts(tmp_path: Path) -> None:
 
 def test_python_dash_m_and_console_script_agree() -> None:
     assert run("--version").returncode == 0
+
+
+def test_package_verify_unpack_and_handover_from_the_command_line(cli_case: Path, tmp_path: Path, home: Path) -> None:
+    zip_path = tmp_path / "pkg.zip"
+    made = run("package", "--case", str(cli_case), "--out", str(zip_path), "--json")
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["items"] == ["E0001", "E0002", "E0003"]
+    checked = run("verify", str(zip_path), "--json")
+    assert checked.returncode == 0 and json.loads(checked.stdout)["ok"] is True
+    unpacked = run("unpack", str(zip_path), str(tmp_path / "received"))
+    assert unpacked.returncode == 0 and (tmp_path / "received" / "bagit.txt").is_file()
+    moved = run("custody", "transfer", "--case", str(cli_case), "--package", str(zip_path), "--to", "Insp. Tan")
+    assert moved.returncode == 0, moved.stderr
+    received = run("custody", "receive", str(zip_path))
+    assert received.returncode == 0, received.stderr
+    imported = run("custody", "import-receipt", str(zip_path) + ".receipt.json", "--case", str(cli_case))
+    assert imported.returncode == 0 and "receipt from aisyah" in imported.stderr
+    assert run("verify", str(cli_case)).returncode == 0
+
+
+def test_a_changed_package_fails_with_exit_1(cli_case: Path, tmp_path: Path) -> None:
+    import zipfile
+
+    zip_path = tmp_path / "pkg.zip"
+    assert run("package", "--case", str(cli_case), "--out", str(zip_path)).returncode == 0
+    with zipfile.ZipFile(zip_path) as archive:
+        entries = [(info, archive.read(info)) for info in archive.infolist()]
+    with zipfile.ZipFile(zip_path, "w") as archive:
+        for info, data in entries:
+            archive.writestr(info, data + b"x" if "/data/evidence/" in info.filename else data)
+    result = run("verify", str(zip_path))
+    assert result.returncode == 1 and "ALTERED" in result.stdout and "Traceback" not in result.stderr
+
+
+def test_encrypted_package_needs_an_identity(cli_case: Path, tmp_path: Path, home: Path) -> None:
+    exported = run("keys", "export", "aisyah", "--out", str(tmp_path / "pub"))
+    assert exported.returncode == 0
+    target = tmp_path / "pkg.zip.age"
+    made = run(
+        "package", "--case", str(cli_case), "--out", str(target), "--encrypt-to", str(tmp_path / "pub" / "aisyah.pub")
+    )
+    assert made.returncode == 0, made.stderr
+    missing = run("verify", str(target))
+    assert missing.returncode == 3 and "--identity" in missing.stderr
+    opened = run("verify", str(target), "--identity", "key:aisyah")
+    assert opened.returncode == 0, opened.stderr
+    plain = run("decrypt", str(target), "--identity", "key:aisyah", "--out", str(tmp_path / "plain.zip"))
+    assert plain.returncode == 0 and (tmp_path / "plain.zip").read_bytes().startswith(b"PK")
+
+
+def test_unpack_refuses_a_hostile_zip(tmp_path: Path) -> None:
+    import zipfile
+
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as archive:
+        archive.writestr("bag/bagit.txt", "BagIt-Version: 1.0\n")
+        archive.writestr("bag/../../escaped.txt", "gotcha")
+    result = run("unpack", str(evil), str(tmp_path / "out"))
+    assert result.returncode == 3 and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path.parent / "escaped.txt").exists()
