@@ -92,6 +92,19 @@ def choose_key_name(option: str | None, case: Case | None = None) -> str:
     )
 
 
+def identity_needs_passphrase(spec: str) -> bool:
+    """Whether an `--identity` value is a passphrase-protected key (an evidencekit key or an OpenSSH file)."""
+    from .errors import EvidenceKitError
+    from .keystore import key_is_encrypted
+
+    try:
+        if spec.startswith("key:"):
+            return get_key_info(spec.removeprefix("key:")).encrypted
+        return Path(spec).is_file() and key_is_encrypted(spec)
+    except EvidenceKitError:
+        return False  # not an OpenSSH key (an age identity), or unknown: load_identities says what is wrong
+
+
 def load_key(option: str | None, passphrase_file: str | None, case: Case | None = None) -> SigningKey:
     """Resolve and unlock the signing key for a command that changes a case."""
     name = choose_key_name(option, case)

@@ -56,7 +56,7 @@ def _identities(specs: tuple[str, ...], passphrase_file: str | None) -> list[obj
 
     if not specs:
         return []
-    needs = any(spec.startswith("key:") for spec in specs)
+    needs = any(ui.identity_needs_passphrase(spec) for spec in specs)
     passphrase = ui.get_passphrase(passphrase_file, prompt="Passphrase for the identity key") if needs else None
     return load_identities(list(specs), passphrase=passphrase)
 
