@@ -596,7 +596,7 @@ def decrypt(encrypted: str, identity_specs: tuple[str, ...], out: str | None, pa
 @click.argument("directory", required=False)
 @json_option
 def demo(directory: str | None, as_json: bool) -> None:
-    """Run the whole job on made-up sample pictures: key, case, capture, verify.
+    """Run the whole job on made-up sample pictures: key, case, capture, verify, package.
 
     Uses its own key (no passphrase) and folder, never your real keys.
     Example: evidencekit demo /tmp/ek-demo

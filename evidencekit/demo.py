@@ -1,4 +1,4 @@
-"""The end-to-end demonstration: made-up sample pictures, a demo key, a case, capture, verify.
+"""The end-to-end demonstration: made-up sample pictures, a demo key, a case, capture, verify, package.
 
 Invariant: the demo touches nothing outside the folder it is given: its key lives in that
 folder (never in the user's key store) and its pictures are drawn here, abstract shapes only.
@@ -19,6 +19,7 @@ from .case import init_case
 from .errors import CaseStateError
 from .imaging import PDQ_AVAILABLE
 from .keystore import create_key, load_signing_key
+from .package import package
 from .verify import verify
 
 Log = Callable[[str], None]
@@ -68,7 +69,7 @@ def write_samples(folder: Path) -> Path:
 
 
 def demo(folder: str | Path, *, log: Log | None = None, now: datetime | None = None) -> dict[str, Any]:
-    """Run the whole job in `folder`: demo key, case, capture of made-up samples, verify.
+    """Run the whole job in `folder`: demo key, case, capture of made-up samples, verify, package.
 
     Returns a summary (paths, case id, items, verification). Raises `CaseStateError` if
     `folder` already holds other files.
@@ -100,8 +101,12 @@ def demo(folder: str | Path, *, log: Log | None = None, now: datetime | None = N
         f"   check the signature yourself: cd {case.root} && ssh-keygen -Y verify -f allowed_signers "
         "-I demo-examiner -n evidencekit -s manifest.json.sig < manifest.json"
     )
+    packaged = package(case, key=key, out=folder / "EK-DEMO.zip", now=now)
+    checked = verify(packaged.path)
+    say(f"6. packaged it for handover as {packaged.path} and checked the package: {checked.items} items intact")
     return {
         "case": str(case.root),
+        "package": str(packaged.path),
         "case_id": "EK-DEMO",
         "samples": str(samples),
         "key_home": str(home),
