@@ -1,0 +1,438 @@
+#!/usr/bin/env python3
+"""Benchmark `evidencekit.package` and package verification against hashlib references measured in the same run.
+
+One case is built once, with the public API and a test key: a big file (`--big-size`,
+default 2 GiB of `os.urandom` bytes) and `--screenshots` PNGs (default 300), captured
+together. Then, `--repeat` times (the order of the steps alternates between repeats):
+
+* **references**: every stored object of the case read once in 1 MiB chunks and hashed with
+  hashlib, one algorithm at a time: SHA-256, SHA-512, SHA-1, MD5. Each operation is compared
+  with the **slowest single hash among the algorithms it must compute**:
+  - `package()`: SHA-256 and SHA-512 (the bag's two payload manifests) -> the slower of the two;
+  - `verify(zip)`: SHA-256 + SHA-512 (bag) and SHA-256 + SHA-1 + MD5 (the case's items) -> the
+    slowest of the four;
+  - `verify(case)`: SHA-256 + SHA-1 + MD5 -> the slowest of the three.
+  For explanation only: the same algorithms all at once, one thread each (the best a
+  machine with this many cores can do while computing every one of them).
+* `evidencekit.package(case, key=..., out=..., now=fixed)`: a fresh zip each repeat. Its
+  parts are timed by wrapping library functions in this script (the library is not changed):
+  the full `verify(case)` it runs first, the zip writing (`_bagwrite.write_zip`), the
+  `os.fsync` of the zip, and the read-back of the finished zip for its SHA-256.
+* `evidencekit.verify(zip)` of a package made before the repeats.
+* `evidencekit.verify(case folder)`, for comparison.
+
+Aim (from the issue): packaging and package verification within 1.3x of the reference.
+The page cache is warmed identically before every measurement (every input byte read once)
+and `os.sync()` runs first. Wall times are printed, never asserted. The last line of standard
+output is a JSON summary.
+
+    python bench/bench_package.py            # full sizes (several minutes)
+    python bench/bench_package.py --quick    # smoke run: 64 MiB and 20 screenshots
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_capture import (  # noqa: E402 - shared helpers of the capture benchmark
+    AIM,
+    NOISY,
+    QUICK_BIG,
+    QUICK_SCREENSHOTS,
+    SETTLE,
+    _close_repeat,
+    _line,
+    _noise_warning,
+    _percent,
+    _record,
+    _results,
+    _rmtree,
+    _rounded,
+    _verdict,
+    hash_alone,
+    log,
+    machine,
+    measure,
+    parse_size,
+    warm,
+    write_big_file,
+    write_screenshots,
+)
+
+HASHES = ("sha256", "sha512", "sha1", "md5")
+#: The algorithms each operation must compute over every stored byte.
+NEEDS = {
+    "package": ("sha256", "sha512"),
+    "verify_zip": ("sha256", "sha512", "sha1", "md5"),
+    "verify_case": ("sha256", "sha1", "md5"),
+}
+NOW = datetime(2026, 3, 14, 21, 5, 9, tzinfo=timezone(timedelta(hours=8)))
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--big-size", type=parse_size, default=None, help="size of the big file (default 2 GiB; 64 MiB with --quick)"
+    )
+    parser.add_argument(
+        "--screenshots", type=int, default=None, help="number of screenshots (default 300; 20 with --quick)"
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="folder for the case and packages (a temporary folder is made inside it "
+        "and removed at the end; default: the system temp folder)",
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="repeats; min and median are reported")
+    parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run (64 MiB, 20 screenshots)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (the case and one package)")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="before each measurement, wait up to SECONDS for other processes to use at most "
+        f"{NOISY * 100:.0f}%% of the CPU (for shared machines; default 0: do not wait)",
+    )
+    args = parser.parse_args(argv)
+    if args.big_size is None:
+        args.big_size = QUICK_BIG if args.quick else 2 << 30
+    if args.screenshots is None:
+        args.screenshots = QUICK_SCREENSHOTS if args.quick else 300
+    if args.repeat < 1 or args.screenshots < 1:
+        parser.error("--repeat and --screenshots must be at least 1")
+    return args
+
+
+# --------------------------------------------------------------------------- references
+
+
+def hash_files(paths: list[Path], name: str) -> list[str]:
+    """Each file read in 1 MiB chunks and hashed with one algorithm (a fresh hasher per file)."""
+    return [hash_alone(path, name) for path in paths]
+
+
+def all_at_once(paths: list[Path], names: tuple[str, ...]) -> None:
+    """Informational: every algorithm on a thread of its own, at the same time (each thread reads the files)."""
+    with ThreadPoolExecutor(len(names)) as pool:
+        list(pool.map(lambda name: hash_files(paths, name), names))
+
+
+# --------------------------------------------------------------------------- probes
+
+
+class Probe:
+    """Wraps `module.attr` (looked up by the library at call time) and adds up the time spent in it."""
+
+    def __init__(self, module: str | Any, attr: str):
+        self._module = importlib.import_module(module) if isinstance(module, str) else module
+        self._attr = attr
+        self._original = getattr(self._module, attr)
+        self.seconds = 0.0
+        self.calls = 0
+        original = self._original
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - start
+                self.calls += 1
+
+        setattr(self._module, attr, timed)
+
+    def take(self) -> float:
+        seconds, self.seconds, self.calls = self.seconds, 0.0, 0
+        return seconds
+
+    def close(self) -> None:
+        setattr(self._module, self._attr, self._original)
+
+
+class PackageProbes:
+    """The parts of `package()`: the pre-check `verify(case)`, writing the zip, its fsync, and the rest."""
+
+    def __init__(self) -> None:
+        # `package()` imports `verify` from the module at call time; `evidencekit.verify` the
+        # attribute is the function, so the module is taken from sys.modules
+        self.verify = Probe("evidencekit.verify", "verify")
+        self.write_zip = Probe("evidencekit._bagwrite", "write_zip")
+        self.atomic = Probe("evidencekit._bagwrite", "write_atomically")
+        self.fsync = Probe(os, "fsync")
+
+    def take(self) -> dict[str, float]:
+        atomic, write, fsync = self.atomic.take(), self.write_zip.take(), self.fsync.take()
+        # write_atomically = write_zip + fsync (+ the folder's) + read-back SHA-256 + chmod/link
+        return {
+            "pre_verify": self.verify.take(),
+            "write_zip": write,
+            "fsync": fsync,
+            "readback": atomic - write - fsync,
+        }
+
+    def close(self) -> None:
+        for probe in (self.verify, self.write_zip, self.atomic, self.fsync):
+            probe.close()
+
+
+# --------------------------------------------------------------------------- the case
+
+
+class Setup:
+    """The case (built once), its stored objects, and one package to verify."""
+
+    def __init__(self, root: Path, big_size: int, screenshots: int):
+        import evidencekit as ek
+        from evidencekit.signing import generate_signing_key_for_tests
+
+        self.ek = ek
+        self.root = root
+        self.key = generate_signing_key_for_tests("bench", bytes(range(32)))
+        inputs = root / "inputs"
+        inputs.mkdir()
+        log(f"  writing a {big_size / (1 << 30):.2f} GiB random file and {screenshots} screenshots")
+        big = inputs / "big.bin"
+        write_big_file(big, big_size)
+        shots = inputs / "Screenshots"
+        write_screenshots(shots, screenshots)
+        log("  capturing them into one case")
+        self.case = ek.init_case(root / "case", title="package benchmark", key=self.key, now=NOW)
+        result = ek.capture(self.case, [big, shots], key=self.key, now=NOW)
+        if result.failed or len(result.items) != 1 + screenshots:
+            raise SystemExit(f"capture went wrong: {len(result.items)} items, failed: {result.failed[:3]}")
+        _rmtree(inputs)  # only the case is needed from here on
+        _, manifest = self.case.read_manifest()
+        self.objects = [self.case.root / item["object"] for item in manifest["items"]]
+        self.bytes = sum(p.stat().st_size for p in self.objects)
+        self.case_files = [p for p in self.case.root.rglob("*") if p.is_file()]
+        self.expected_sha256 = [item["sha256"] for item in manifest["items"]]
+        log("  packaging it once (the package that verify(zip) checks)")
+        self.zip = root / "reference-package.zip"
+        self.package_sha256 = self.package(self.zip).sha256
+        self.zip_size = self.zip.stat().st_size
+
+    def package(self, out: Path) -> Any:
+        return self.ek.package(self.case, key=self.key, out=out, now=NOW)
+
+
+def run(setup: Setup, repeat: int) -> dict[str, Any]:
+    ek = setup.ek
+    names = (
+        *HASHES,
+        "ref_package",
+        "ref_verify_zip",
+        "ref_verify_case",
+        "package_pair",
+        "verify_zip_all",
+        "package",
+        "pre_verify",
+        "write_zip",
+        "fsync",
+        "readback",
+        "package_no_fsync",
+        "pkg_user",
+        "pkg_sys",
+        "verify_zip",
+        "vzip_user",
+        "vzip_sys",
+        "verify_case",
+        "vcase_user",
+        "vcase_sys",
+        "ratio_package",
+        "ratio_package_no_fsync",
+        "ratio_pre_verify",
+        "ratio_package_rest",
+        "ratio_verify_zip",
+        "ratio_verify_zip_vs_package_ref",
+        "ratio_verify_case",
+        "others",
+    )
+    rows: dict[str, list[float]] = {k: [] for k in names}
+    probes = PackageProbes()
+    objects = setup.objects
+    try:
+        for rep in range(repeat):
+
+            def references() -> None:
+                for name in HASHES:
+                    timer, digests = measure(partial(hash_files, objects, name), lambda: warm(objects))
+                    _record(rows, name, timer)
+                    if name == "sha256" and digests != setup.expected_sha256:
+                        raise SystemExit("hashlib's SHA-256 of the stored objects differs from the manifest")
+                timer, _ = measure(lambda: all_at_once(objects, NEEDS["package"]), lambda: warm(objects))
+                _record(rows, "package_pair", timer)
+                timer, _ = measure(lambda: all_at_once(objects, NEEDS["verify_zip"]), lambda: warm(objects))
+                _record(rows, "verify_zip_all", timer)
+
+            def package(out: Path = setup.root / f"package-{rep + 1}.zip") -> None:
+                probes.take()
+                timer, result = measure(lambda: setup.package(out), lambda: warm(setup.case_files))
+                parts = probes.take()
+                if result.sha256 != setup.package_sha256:
+                    raise SystemExit("packaging the same case at the same time gave different bytes")
+                out.unlink()
+                _record(rows, "package", timer)
+                for part, seconds in parts.items():
+                    rows[part].append(seconds)
+                rows["package_no_fsync"].append(timer.wall - parts["fsync"])
+                rows["pkg_user"].append(timer.user)
+                rows["pkg_sys"].append(timer.sys)
+
+            def verify_zip() -> None:
+                timer, report = measure(lambda: ek.verify(setup.zip), lambda: warm([setup.zip]))
+                if not report.ok or report.stored != len(objects):
+                    raise SystemExit(f"verify(zip) failed: {report.failures[:3]}")
+                _record(rows, "verify_zip", timer)
+                rows["vzip_user"].append(timer.user)
+                rows["vzip_sys"].append(timer.sys)
+
+            def verify_case() -> None:
+                probes.take()
+                timer, report = measure(lambda: ek.verify(setup.case), lambda: warm(setup.case_files))
+                probes.take()
+                if not report.ok or report.stored != len(objects):
+                    raise SystemExit(f"verify(case) failed: {report.failures[:3]}")
+                _record(rows, "verify_case", timer)
+                rows["vcase_user"].append(timer.user)
+                rows["vcase_sys"].append(timer.sys)
+
+            steps = (references, package, verify_zip, verify_case)
+            for step in steps if rep % 2 == 0 else tuple(reversed(steps)):
+                step()
+            _close_repeat(rows)
+            last = {name: rows[name][-1] for name in HASHES}
+            refs = {op: max(last[n] for n in needs) for op, needs in NEEDS.items()}
+            for op, seconds in refs.items():
+                rows[f"ref_{op}"].append(seconds)
+            rows["ratio_package"].append(rows["package"][-1] / refs["package"])
+            rows["ratio_package_no_fsync"].append(rows["package_no_fsync"][-1] / refs["package"])
+            rows["ratio_pre_verify"].append(rows["pre_verify"][-1] / refs["package"])
+            rows["ratio_package_rest"].append((rows["package"][-1] - rows["pre_verify"][-1]) / refs["package"])
+            rows["ratio_verify_zip"].append(rows["verify_zip"][-1] / refs["verify_zip"])
+            rows["ratio_verify_zip_vs_package_ref"].append(rows["verify_zip"][-1] / refs["package"])
+            rows["ratio_verify_case"].append(rows["verify_case"][-1] / refs["verify_case"])
+            log(
+                f"  repeat {rep + 1}: "
+                + ", ".join(f"{name} {last[name]:.2f}s" for name in HASHES)
+                + f"; package {rows['package'][-1]:.2f}s (pre-check verify {rows['pre_verify'][-1]:.2f}s, "
+                f"zip {rows['write_zip'][-1]:.2f}s, fsync {rows['fsync'][-1]:.2f}s, "
+                f"read-back {rows['readback'][-1]:.2f}s) -> {rows['ratio_package'][-1]:.2f}x; "
+                f"verify(zip) {rows['verify_zip'][-1]:.2f}s -> {rows['ratio_verify_zip'][-1]:.2f}x; "
+                f"verify(case) {rows['verify_case'][-1]:.2f}s -> {rows['ratio_verify_case'][-1]:.2f}x; "
+                f"other processes used up to {rows['others'][-1]:.0%} of the CPU"
+            )
+    finally:
+        probes.close()
+    slowest = {op: max(needs, key=lambda n: statistics.median(rows[n])) for op, needs in NEEDS.items()}
+    return {"slowest": slowest, **_results(rows)}
+
+
+# --------------------------------------------------------------------------- report
+
+
+def report(out: dict[str, Any]) -> None:
+    res, slow, cores = out["results"], out["results"]["slowest"], out["machine"]["cpus"]
+    print(
+        f"\nOne case: a {out['big_bytes'] / (1 << 30):.2f} GiB random file + {out['screenshots']} screenshots, "
+        f"{out['stored_bytes'] / (1 << 30):.2f} GiB stored; package {out['zip_bytes'] / (1 << 30):.2f} GiB "
+        f"({len(res['runs']['package'])} repeats){'':<4}{'min':>9} {'median':>9}"
+    )
+    print("references: every stored byte read once (1 MiB chunks) and hashed")
+    for name in HASHES:
+        print(_line(f"{name} alone", res[name]))
+    print(_line(f"package ref = slower of sha256/sha512 ({slow['package']})", res["ref_package"]))
+    print(_line(f"verify(zip) ref = slowest of the four ({slow['verify_zip']})", res["ref_verify_zip"]))
+    print(_line(f"verify(case) ref = slowest sha256/sha1/md5 ({slow['verify_case']})", res["ref_verify_case"]))
+    print(_line("  info: sha256 + sha512 on 2 threads at once", res["package_pair"]))
+    print(_line(f"  info: all four on 4 threads at once ({cores} CPUs)", res["verify_zip_all"]))
+    print("package(case, key, out, now)")
+    print(_line("package (total)", res["package"]))
+    print(_line("  pre-check: verify(case) inside package()", res["pre_verify"]))
+    print(_line("  zip writing (read, SHA-256+SHA-512, CRC, write)", res["write_zip"]))
+    print(_line("  os.fsync() of the zip", res["fsync"]))
+    print(_line("  read-back SHA-256 of the zip (+ rename)", res["readback"]))
+    print(_line("  package without the fsync", res["package_no_fsync"]))
+    print(_line("  package CPU user (all threads)", res["pkg_user"]))
+    print(_line("  package CPU system", res["pkg_sys"]))
+    print("verify")
+    print(_line("verify(zip)", res["verify_zip"]))
+    print(_line("  verify(zip) CPU user (all threads)", res["vzip_user"]))
+    print(_line("  verify(zip) CPU system", res["vzip_sys"]))
+    print(_line("verify(case folder)", res["verify_case"]))
+    print(_line("  verify(case) CPU user (all threads)", res["vcase_user"]))
+    print(_line("  verify(case) CPU system", res["vcase_sys"]))
+    print(_line("info: CPU used by other processes", _percent(res["others"]), "%"))
+    print("ratios (per repeat, operation / its reference of the same repeat)")
+    print(_line(f"package / {slow['package']} alone", res["ratio_package"], "x"))
+    print(_line("  package without fsync / reference", res["ratio_package_no_fsync"], "x"))
+    print(_line("  of which the pre-check verify(case)", res["ratio_pre_verify"], "x"))
+    print(_line("  of which the rest (zip, fsync, read-back)", res["ratio_package_rest"], "x"))
+    print(_line(f"verify(zip) / {slow['verify_zip']} alone", res["ratio_verify_zip"], "x"))
+    print(_line(f"  verify(zip) / {slow['package']} alone (package ref)", res["ratio_verify_zip_vs_package_ref"], "x"))
+    print(_line(f"verify(case) / {slow['verify_case']} alone", res["ratio_verify_case"], "x"))
+    print(
+        f"  aim <= {AIM}x (median): package {_verdict(res['ratio_package'])}, "
+        f"verify(zip) {_verdict(res['ratio_verify_zip'])}, verify(case) {_verdict(res['ratio_verify_case'])}"
+    )
+    _noise_warning(res)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="evidencekit-bench-package-", dir=args.workdir))
+    SETTLE["seconds"] = args.settle
+    started = time.perf_counter()
+    out: dict[str, Any] = {"aim": AIM, "quick": args.quick, "repeat": args.repeat, "machine": machine()}
+    try:
+        log(f"workdir {root}; building the case")
+        setup = Setup(root, args.big_size, args.screenshots)
+        if hasattr(os, "sync"):
+            os.sync()
+        out.update(
+            big_bytes=args.big_size,
+            screenshots=args.screenshots,
+            stored_bytes=setup.bytes,
+            zip_bytes=setup.zip_size,
+            setup_seconds=round(time.perf_counter() - started, 2),
+        )
+        log("measuring")
+        out["results"] = run(setup, args.repeat)
+    finally:
+        if args.keep:
+            log(f"kept {root}")
+        else:
+            _rmtree(root)
+    m = out["machine"]
+    print(
+        f"evidencekit package benchmark: {m['cpus']} CPUs ({m['cpu_model']}), Python {m['python']}, "
+        f"Pillow {m['pillow']}, {m['openssl']}"
+    )
+    report(out)
+    out["seconds_total"] = round(time.perf_counter() - started, 2)
+    print(f"\n(total {out['seconds_total']:.1f} s, of which {out['setup_seconds']:.1f} s building the case)")
+    print(json.dumps(_rounded(out), sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
