@@ -92,7 +92,13 @@ def custody_receive(
     if as_json:
         ui.emit_json(receipt)
     ok = receipt["verification"]["ok"]
-    ui.say(f"receipt written; the package {'checks out' if ok else 'did NOT check out'}")
+    for signer in receipt["verification"]["signers"]:
+        trusted = "trusted" if signer["trusted"] else "compare this fingerprint with the one you were given"
+        ui.say(f"signed by {signer['name']}: {signer['fingerprint']} ({trusted})")
+    for problem in receipt["verification"]["problems"]:
+        ui.say(render.problem_line(problem))
+    ui.say(f"receipt written to {receipt['receipt_file']}: send it back to the sender")
+    ui.say(f"the package {'checks out' if ok else 'did NOT check out'}")
     if not ok:
         problems = [api.Problem(**p) for p in receipt["verification"]["problems"]]
         raise VerificationError(f"verification failed: {len(problems)} problem(s)", problems)

@@ -20,9 +20,10 @@ def key(info: dict[str, Any], as_json: bool, created: bool = False) -> None:
         return ui.emit_json(info)
     if created:
         ui.say(f"created key '{info['name']}' in {info['path']}")
+        if info["encrypted"]:
+            ui.say("keep the passphrase safe: it cannot be recovered if forgotten")
         ui.say(
-            "keep the passphrase safe: it cannot be recovered if forgotten. Write the fingerprint below on "
-            "paper: whoever checks your evidence compares it with the one in the case"
+            "write the fingerprint below on paper: whoever checks your evidence compares it with the one in the case"
         )
     click.echo(f"name:        {info['name']}\nfingerprint: {info['fingerprint']}\npublic key:  {info['public_key']}")
 
@@ -67,6 +68,11 @@ def report(data: dict[str, Any], as_json: bool) -> None:
         click.echo(f"signer {signer['name']}: {signer['fingerprint']} ({trust})")
     for problem in data["problems"]:
         click.echo(problem_line(problem))
+    for kind in ("hash-only", "not-included"):
+        notes = [n for n in data["notices"] if n["kind"] == kind]
+        if notes:
+            ids = ", ".join(n.get("item", "?") for n in notes[:8]) + (" …" if len(notes) > 8 else "")
+            click.echo(f"note: {len(notes)} item(s) {kind}: {ids} ({notes[0]['message']})")
     click.echo(
         "OK: every file, signature and custody record checks out"
         if data["ok"]
@@ -76,7 +82,10 @@ def report(data: dict[str, Any], as_json: bool) -> None:
 
 def problem_line(problem: dict[str, str]) -> str:
     where = " ".join(problem[k] for k in ("item", "path") if k in problem)
-    line = f"{problem['kind'].upper()}: {where + ': ' if where else ''}{problem['message']}"
+    message = problem["message"]
+    if "path" in problem and message.startswith(problem["path"]):
+        message = message[len(problem["path"]) :].lstrip(": ")
+    line = f"{problem['kind'].upper()}: {where + ': ' if where else ''}{message}"
     if "expected" in problem:
         line += f"\n    expected {problem['expected']}\n    found    {problem.get('found', '(nothing)')}"
     return line

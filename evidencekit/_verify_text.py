@@ -37,10 +37,13 @@ Run these commands in a terminal, in the folder that holds the zip file.
        sha256sum -c --strict tagmanifest-sha256.txt
    Expected: every line ends in OK
 
-4. Check every evidence file against its SHA-256 (proves no file was changed,
-   added or removed since packaging):
+4. Check every evidence file against its SHA-256 (proves no listed file was changed
+   or removed since packaging):
        sha256sum -c --strict --quiet manifest-sha256.txt
    Expected: no output and exit status 0 (on macOS: shasum -a 256 -c manifest-sha256.txt)
+   And check that no file was added: the count must equal the number after the dot in
+   the Payload-Oxum line of bag-info.txt:
+       find data -type f | wc -l
 
 5. The evidence record itself: data/case/manifest.json lists every item with its
    hashes, where and when it was collected and by whom; data/case/custody.jsonl is the
@@ -86,10 +89,13 @@ Jalankan arahan ini dalam terminal, di dalam folder yang mengandungi fail zip.
        sha256sum -c --strict tagmanifest-sha256.txt
    Dijangka: setiap baris berakhir dengan OK
 
-4. Semak setiap fail bukti berbanding SHA-256nya (membuktikan tiada fail diubah,
-   ditambah atau dibuang sejak dibungkus):
+4. Semak setiap fail bukti berbanding SHA-256nya (membuktikan tiada fail yang
+   disenaraikan diubah atau dibuang sejak dibungkus):
        sha256sum -c --strict --quiet manifest-sha256.txt
    Dijangka: tiada output dan status keluar 0 (di macOS: shasum -a 256 -c manifest-sha256.txt)
+   Dan semak tiada fail ditambah: bilangan ini mesti sama dengan nombor selepas titik
+   pada baris Payload-Oxum dalam bag-info.txt:
+       find data -type f | wc -l
 
 5. Rekod bukti: data/case/manifest.json menyenaraikan setiap item dengan hash, di mana
    dan bila ia dikumpul dan oleh siapa; data/case/custody.jsonl ialah rantaian jagaan

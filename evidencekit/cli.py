@@ -316,7 +316,9 @@ def custody_log(case_dir: str | None, as_json: bool) -> None:
         items_ = f" items {','.join(rec['items'][:6])}{'…' if len(rec['items']) > 6 else ''}" if rec["items"] else ""
         click.echo(
             f"{rec['seq']:>4}  {local_text(rec['time'])}  {rec['action']:<8} by {rec['actor']['name']} "
-            f"({rec['actor']['fingerprint']}){items_}" + (f"\n      note: {rec['note']}" if rec["note"] else "")
+            f"({rec['actor']['fingerprint']}){items_}"
+            + (f"\n      to: {rec['details'].get('to')}" if rec["action"] == "transfer" else "")
+            + (f"\n      note: {rec['note']}" if rec["note"] else "")
         )
 
 

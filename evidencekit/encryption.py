@@ -283,7 +283,7 @@ def _check_output(src: Path, dst: Path, overwrite: bool) -> None:
     if same:
         raise InputError("the output is the input file itself", path=dst, hint="choose another output path")
     if not overwrite:
-        hint = "choose another output path, or ask to overwrite it (--force)"
+        hint = "choose another output path with --out, or move the existing file away first"
         raise InputError("the output file already exists", path=dst, hint=hint)
 
 

@@ -56,6 +56,7 @@ def custody_transfer(
     case = Case.coerce(case)
     if not to.strip():
         raise InputError("the receiver's name is empty", hint="pass --to with the receiving person's name and role")
+    _check_is_package_of(case, Path(package))
     details: dict[str, Any] = {"to": to.strip(), "package": _file_facts(Path(package))}
     if to_key:
         details["to_fingerprint"] = (
@@ -67,6 +68,27 @@ def custody_transfer(
         ensure_consistent(case)
         line = case.log(key=key, action="transfer", note=note, details=details, now=now)
     return dict(_canonical.loads(line))
+
+
+def _check_is_package_of(case: Case, path: Path) -> None:
+    """Refuse a file that is not a package of this case (an encrypted one cannot be looked into)."""
+    from .bag import open_bag
+    from .encryption import is_encrypted
+    from .errors import EvidenceKitError
+
+    if path.is_file() and is_encrypted(path):
+        return
+    hint = "give the file `evidencekit package` wrote for this case"
+    try:
+        with open_bag(path) as reader:
+            index = _canonical.loads((reader.read("data/package.json") or b"").removesuffix(b"\n"), what="index")
+    except EvidenceKitError as exc:
+        raise InputError(f"this is not an evidencekit package ({exc.message})", path=path, hint=hint) from exc
+    _, manifest = case.read_manifest()
+    if index.get("case_uuid") != manifest["case"]["uuid"]:
+        raise InputError(
+            f"this package belongs to case {index.get('case_id')}, not {manifest['case']['id']}", path=path, hint=hint
+        )
 
 
 def custody_receive(
@@ -103,8 +125,14 @@ def custody_receive(
     }
     receipt = {**body, "signature": _blob(key.sign_ssh(_canonical.dumps(body), namespace=RECEIPT_NAMESPACE))}
     target = Path(out) if out else path.with_name(path.name + ".receipt.json")
+    if target.exists():
+        raise InputError(
+            "a receipt file is already there",
+            path=target,
+            hint="choose another name with --out, or move the old receipt away first",
+        )
     atomic_write(target, _canonical.dumps(receipt) + b"\n")
-    return receipt
+    return {**receipt, "receipt_file": str(target)}
 
 
 def _blob(armoured: str) -> str:
@@ -140,19 +168,42 @@ def custody_import_receipt(
     """Check a receiver's receipt and keep it in the custody log as a `receive` record."""
     case = Case.coerce(case)
     path = Path(receipt_file)
-    try:
-        receipt = _canonical.loads(path.read_bytes().removesuffix(b"\n"), what="receipt", path=str(path))
-    except OSError as exc:
-        raise InputError(f"cannot read the receipt: {exc.strerror}", path=path) from exc
-    check_receipt(receipt)
+    receipt = _load_receipt(path)
     with case.lock():
         ensure_consistent(case)
         transfer = _matching_transfer(case, receipt["package"]["sha256"], path)
+        if any(
+            r.data["action"] == "receive"
+            and r.data["details"].get("receipt", {}).get("signature") == receipt["signature"]
+            for r in case.custody_records()
+        ):
+            raise InputError("this receipt is already in the custody log", path=path)
         result = "verified it" if receipt["verification"]["ok"] else "found problems"
         note = f"receipt from {receipt['receiver']['name']}: {result}"
         details = {"receipt": receipt, "transfer_seq": transfer}
         line = case.log(key=key, action="receive", note=note, details=details, now=now)
     return dict(_canonical.loads(line))
+
+
+def _load_receipt(path: Path) -> dict[str, Any]:
+    hint = "give the .receipt.json file the receiver sent back (made by `evidencekit custody receive`)"
+    try:
+        receipt = _canonical.loads(path.read_bytes().removesuffix(b"\n"), what="receipt", path=str(path))
+    except OSError as exc:
+        raise InputError(f"cannot read the receipt: {exc.strerror}", path=path) from exc
+    except FormatError as exc:
+        raise FormatError(f"not an evidencekit receipt: {exc.message}", path=path, hint=hint) from exc
+    try:
+        check_receipt(receipt)
+    except BadSignatureError as exc:
+        raise BadSignatureError(
+            f"the receipt's signature does not match it: it was changed ({exc.message})",
+            path=path,
+            hint="ask the receiver for a fresh receipt",
+        ) from exc
+    except FormatError as exc:
+        raise FormatError(exc.message, path=path, hint=hint) from exc
+    return dict(receipt)
 
 
 def _matching_transfer(case: Case, package_sha256: str, path: Path) -> int:

@@ -22,7 +22,7 @@ from ._verify_text import verify_text
 from ._version import __version__
 from .bag import PayloadFile, sanitize_name, write_bag_zip
 from .case import Case, ensure_consistent
-from .errors import InputError
+from .errors import InputError, VerificationError
 from .manifest import Manifest
 from .signing import SigningKey
 
@@ -198,7 +198,14 @@ def package(
     moment = _time.resolve_now(now)
     with case.lock():
         ensure_consistent(case)
-    verify(case, progress=progress)
+    try:
+        verify(case, progress=progress)
+    except VerificationError as exc:
+        raise VerificationError(
+            f"the case does not verify ({len(exc.problems)} problem(s)), so it was not packaged",
+            exc.problems,
+            exc.report,
+        ) from exc
     manifest_bytes, manifest = case.read_manifest()
     bag = sanitize_name(manifest["case"]["id"]).replace(" ", "_")
     target = Path(out) if out else Path(f"{bag}.zip{'.age' if encrypt_to else ''}")

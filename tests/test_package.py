@@ -242,3 +242,38 @@ def test_receipt_for_an_unknown_package_is_refused(
     ek.custody_receive(result.path, key=other_key)
     with pytest.raises(ek.InputError, match="no transfer"):
         ek.custody_import_receipt(captured, result.path.with_name(result.path.name + ".receipt.json"), key=key)
+
+
+def test_verify_text_file_count_matches_payload_oxum(
+    captured: ek.Case, tmp_path: Path, key: ek.SigningKey, now
+) -> None:
+    bag = _unzip(_package(captured, tmp_path, key, now).path, tmp_path / "out")
+    oxum = next(line for line in (bag / "bag-info.txt").read_text().splitlines() if line.startswith("Payload-Oxum"))
+    found = subprocess.run("find data -type f | wc -l", shell=True, cwd=bag, capture_output=True, text=True)
+    assert int(found.stdout.strip()) == int(oxum.rsplit(".", 1)[1])
+
+
+def test_transfer_refuses_a_file_that_is_not_this_cases_package(
+    captured: ek.Case, samples: Path, tmp_path: Path, key: ek.SigningKey, now
+) -> None:
+    with pytest.raises(ek.InputError, match="not an evidencekit package"):
+        ek.custody_transfer(captured, key=key, to="Insp. Tan", package=samples / "note.txt")
+    other = ek.init_case(tmp_path / "other", title="another case", key=key, now=now)
+    other_zip = _package(other, tmp_path, key, now, name="other.zip")
+    with pytest.raises(ek.InputError, match="belongs to case"):
+        ek.custody_transfer(captured, key=key, to="Insp. Tan", package=other_zip.path)
+
+
+def test_a_receipt_is_imported_once_and_never_overwritten(
+    captured: ek.Case, tmp_path: Path, key: ek.SigningKey, other_key: ek.SigningKey, now
+) -> None:
+    result = _package(captured, tmp_path, key, now)
+    ek.custody_transfer(captured, key=key, to="Insp. Tan", package=result.path)
+    receipt = ek.custody_receive(result.path, key=other_key)
+    with pytest.raises(ek.InputError, match="already there"):
+        ek.custody_receive(result.path, key=other_key)
+    ek.custody_import_receipt(captured, receipt["receipt_file"], key=key)
+    with pytest.raises(ek.InputError, match="already in the custody log"):
+        ek.custody_import_receipt(captured, receipt["receipt_file"], key=key)
+    with pytest.raises(ek.FormatError, match="not an evidencekit receipt"):
+        ek.custody_import_receipt(captured, result.path, key=key)
