@@ -24,7 +24,8 @@ from typing import IO, TYPE_CHECKING
 from ._bagcheck import BAG_INFO, BAGIT_TXT, RAW_SIGNATURE, SSH_SIGNATURE, TAG_MANIFEST
 from ._bagsource import CHUNK
 from ._fs import fsync_dir
-from .errors import EvidenceKitError, InputError
+from .digest import stream_hashes
+from .errors import EvidenceKitError, InputError, Problem, VerificationError
 from .signing import SigningKey
 
 if TYPE_CHECKING:
@@ -122,7 +123,6 @@ def _write_payload(
     def unreadable(exc: OSError) -> InputError:
         return InputError(f"{file.path}: cannot be read: {exc.strerror or exc}", path=file.path)
 
-    sha256, sha512, count = hashlib.sha256(), hashlib.sha512(), 0
     try:
         source = file.open()
     except OSError as exc:
@@ -130,24 +130,28 @@ def _write_payload(
     # payload is stored, not deflated: media is compressed already, and zip64 stays simple
     info = zip_info(name, stamp, zipfile.ZIP_STORED)
     with source, archive.open(info, "w", force_zip64=file.size >= zip64) as target:
-        while True:
-            try:
-                chunk = source.read(CHUNK)
-            except OSError as exc:
-                raise unreadable(exc) from exc
-            if not chunk:
-                break
-            count += len(chunk)
-            if count > file.size:
+
+        def write(buffer: bytearray, count: int, offset: int) -> None:
+            if offset + count > file.size:
                 raise changed("more")
-            sha256.update(chunk)
-            sha512.update(chunk)
-            target.write(chunk)
-            if progress:
-                progress(len(chunk))
+            target.write(memoryview(buffer)[:count])
+
+        try:  # SHA-512 (the slower) on its own thread, SHA-256 on another, the zip write here
+            digests, count = stream_hashes(source, groups=(("sha512",), ("sha256",)), sink=write, progress=progress)
+        except OSError as exc:
+            raise unreadable(exc) from exc
     if count != file.size:
         raise changed(str(count))
-    return sha256.hexdigest(), sha512.hexdigest()
+    if file.sha256 is not None and digests["sha256"] != file.sha256:
+        raise VerificationError(
+            f"{file.path}: the stored copy changed: sha256 expected {file.sha256}, found {digests['sha256']}",
+            [
+                Problem(
+                    "altered", "the stored copy changed", path=file.path, expected=file.sha256, found=digests["sha256"]
+                )
+            ],
+        )
+    return digests["sha256"], digests["sha512"]
 
 
 def write_zip(

@@ -155,7 +155,7 @@ def package(
     """
     case = ui.find_case(case_dir)
     key = ui.load_key(key_name, passphrase_file, case)
-    with ui.Progress("checking the case") as bar:
+    with ui.Progress("packaging") as bar:
         result = api.package(
             case,
             key=key,

@@ -106,6 +106,8 @@ class PayloadFile:
     """The exact number of bytes `open()` yields; anything else is an error (the file changed)."""
     open: Callable[[], IO[bytes]]
     """Opens the content for reading; it is read once, in 1 MiB chunks, and closed."""
+    sha256: str | None = None
+    """When given, the content must have this SHA-256, or writing fails (`VerificationError`)."""
 
 
 @dataclass(frozen=True, slots=True)

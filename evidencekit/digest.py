@@ -142,6 +142,46 @@ class Readable(Protocol):
     def readinto(self, buffer: bytearray, /) -> int | None: ...
 
 
+def stream_hashes(
+    src: Readable | RawIOBase | IO[bytes],
+    *,
+    groups: tuple[tuple[str, ...], ...],
+    sink: Callable[[bytearray, int, int], None] | None = None,
+    progress: Progress | None = None,
+) -> tuple[dict[str, str], int]:
+    """Read `src` once in chunks, hashing on one thread per group; give each chunk to `sink`.
+
+    `sink(buffer, count, offset)` runs on the calling thread while the hash threads work
+    (for writing a copy). Returns the hex digests by algorithm name and the byte count.
+    Low-level; most callers want `copy_and_hash` or `hash_file`.
+    """
+    ring = _BufferRing(len(groups))
+    workers = [_HashWorker(names, ring.release) for names in groups]
+    for worker in workers:
+        worker.start()
+    size = 0
+    try:
+        while True:
+            slot = ring.take()
+            count = src.readinto(ring.buffers[slot])  # type: ignore[union-attr]
+            if not count:
+                break
+            view = memoryview(ring.buffers[slot])[:count]
+            for worker in workers:
+                worker.queue.put((slot, view))
+            if sink is not None:
+                sink(ring.buffers[slot], count, size)
+            size += count
+            if progress:
+                progress(count)
+    finally:
+        for worker in workers:
+            worker.queue.put(None)
+        for worker in workers:
+            worker.join()
+    return {name: hasher.hexdigest() for worker in workers for name, hasher in worker.hashers.items()}, size
+
+
 def copy_and_hash(
     src: Readable | RawIOBase | IO[bytes],
     dst: BinaryIO | None = None,
@@ -156,33 +196,16 @@ def copy_and_hash(
     back through it and compared with the hashed bytes. `where` names the source in
     errors. Raises `InputError` when the copy does not read back identical.
     """
-    ring = _BufferRing(len(_GROUPS))
-    workers = [_HashWorker(names, ring.release) for names in _GROUPS]
-    for worker in workers:
-        worker.start()
-    scratch = bytearray(CHUNK) if dst is not None else bytearray()
-    size = 0
-    try:
-        while True:
-            slot = ring.take()
-            count = src.readinto(ring.buffers[slot])  # type: ignore[union-attr]
-            if not count:
-                break
-            view = memoryview(ring.buffers[slot])[:count]
-            for worker in workers:
-                worker.queue.put((slot, view))
-            if dst is not None and check is not None:
-                _write_checked(dst, check, ring.buffers[slot], count, scratch, size, where)
-                _release_window(dst, size, count)
-            size += count
-            if progress:
-                progress(count)
-    finally:
-        for worker in workers:
-            worker.queue.put(None)
-        for worker in workers:
-            worker.join()
-    digests = {name: hasher.hexdigest() for worker in workers for name, hasher in worker.hashers.items()}
+    sink = None
+    if dst is not None and check is not None:
+        scratch = bytearray(CHUNK)
+        copy_to, read_back = dst, check
+
+        def sink(buffer: bytearray, count: int, offset: int) -> None:
+            _write_checked(copy_to, read_back, buffer, count, scratch, offset, where)
+            _release_window(copy_to, offset, count)
+
+    digests, size = stream_hashes(src, groups=_GROUPS, sink=sink, progress=progress)
     return FileDigest(digests["sha256"], digests["sha1"], digests["md5"], size)
 
 

@@ -76,7 +76,7 @@ def _object_file(case: Case, item: dict[str, Any], payload_path: str) -> Payload
     def opener() -> IO[bytes]:
         return open(source, "rb")  # noqa: SIM115 - the bag writer closes it
 
-    return PayloadFile(path=payload_path, size=item["size"], open=opener)
+    return PayloadFile(path=payload_path, size=item["size"], open=opener, sha256=item["sha256"])
 
 
 def evidence_path(item: dict[str, Any]) -> str:
@@ -198,8 +198,8 @@ def package(
     moment = _time.resolve_now(now)
     with case.lock():
         ensure_consistent(case)
-    try:
-        verify(case, progress=progress)
+    try:  # every byte packed is hashed while it is written and checked against the manifest
+        verify(case, hash_objects=False)
     except VerificationError as exc:
         raise VerificationError(
             f"the case does not verify ({len(exc.problems)} problem(s)), so it was not packaged",
@@ -221,6 +221,7 @@ def package(
         tag_files=_tag_files(bag, manifest, key),
         signer=key,
         when=moment,
+        progress=progress,
     )
     if encrypt_to:
         written = _encrypt(zip_path, target, list(encrypt_to))

@@ -101,12 +101,15 @@ def verify(
     raise_on_failure: bool = True,
     record_key: SigningKey | None = None,
     identities: Sequence[object] = (),
+    hash_objects: bool = True,
 ) -> VerificationReport:
     """Verify a case or a package; return the report if intact, else raise `VerificationError` with it.
 
     `case` is a `Case`, a case folder, or a package: a zip, an age-encrypted zip (opened
     with `identities`, see `evidencekit.encryption.load_identities`) or an unpacked bag.
 
+    With `hash_objects=False` stored copies are checked for presence only (low-level: for
+    callers that hash every byte themselves, as `package()` does while writing).
     With `raise_on_failure=False` the report is returned either way (check `.ok`). With
     `record_key`, a passing verification is added to the custody log as a `verify` record
     signed by that key (a failing case is never re-signed: that could hide tampering).
@@ -122,7 +125,13 @@ def verify(
     else:
         case = Case.coerce(case)
         with _reading_lock(case):
-            report = _check_all(FolderSource(case.root), set(trusted_keys), progress, on_total)
+            report = _check_all(
+                FolderSource(case.root),
+                set(trusted_keys),
+                progress if hash_objects else None,
+                on_total,
+                hash_objects=hash_objects,
+            )
         if record_key is not None and not report.failures:
             _record(case, report, record_key)
     if report.failures and raise_on_failure:
@@ -154,6 +163,7 @@ def _check_all(
     on_total: Callable[[int], None] | None,
     report: VerificationReport | None = None,
     extra_signers: dict[str, str] | None = None,
+    hash_objects: bool = True,
 ) -> VerificationReport:
     report = report or VerificationReport(case=src.label)
     manifest_bytes, manifest = _check_manifest(src, report)
@@ -161,7 +171,7 @@ def _check_all(
     signers = {**(extra_signers or {}), **_signers(manifest_bytes, src, report, records)}
     _check_trust(report, signers, trusted)
     if manifest is not None:
-        _check_items(src, manifest, report, progress, on_total)
+        _check_items(src, manifest, report, progress, on_total, hash_objects)
         _check_key_files(src, manifest, report)
     _check_unexpected(src, manifest, report)
     return report
@@ -325,6 +335,7 @@ def _check_items(
     report: VerificationReport,
     progress: Progress | None,
     on_total: Callable[[int], None] | None,
+    hash_objects: bool = True,
 ) -> None:
     report.items = len(manifest["items"])
     if on_total:
@@ -348,10 +359,12 @@ def _check_items(
             )
             continue
         report.stored += 1
-        _check_object(src, item, report, progress)
+        _check_object(src, item, report, progress, hash_objects)
 
 
-def _check_object(src: CaseSource, item: dict[str, Any], report: VerificationReport, progress: Progress | None) -> None:
+def _check_object(
+    src: CaseSource, item: dict[str, Any], report: VerificationReport, progress: Progress | None, hash_objects: bool
+) -> None:
     opened = src.open_object(item)
     if opened is None:
         report.problems.append(
@@ -362,6 +375,8 @@ def _check_object(src: CaseSource, item: dict[str, Any], report: VerificationRep
         return
     relpath, stream = opened
     with stream:
+        if not hash_objects:
+            return
         digest = copy_and_hash(stream, where=relpath, progress=progress)
     for name in ("sha256", "sha1", "md5", "size"):
         expected, found = item[name], getattr(digest, name)

@@ -277,3 +277,16 @@ def test_a_receipt_is_imported_once_and_never_overwritten(
         ek.custody_import_receipt(captured, receipt["receipt_file"], key=key)
     with pytest.raises(ek.FormatError, match="not an evidencekit receipt"):
         ek.custody_import_receipt(captured, result.path, key=key)
+
+
+def test_a_copy_altered_in_the_case_stops_packaging(captured: ek.Case, tmp_path: Path, key: ek.SigningKey, now) -> None:
+    from .conftest import make_writable_tree
+
+    item = captured.read_manifest()[1]["items"][1]
+    make_writable_tree(captured.root)
+    stored = captured.root / item["object"]
+    stored.write_bytes(bytes([stored.read_bytes()[0] ^ 1]) + stored.read_bytes()[1:])  # same size, other bytes
+    with pytest.raises(ek.VerificationError) as info:
+        _package(captured, tmp_path, key, now)
+    assert info.value.problems[0].kind == "altered" and info.value.problems[0].expected == item["sha256"]
+    assert not list(tmp_path.glob("*.zip")) and not list(tmp_path.glob(".*tmp*"))
