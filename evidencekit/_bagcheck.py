@@ -14,10 +14,11 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ._bagsource import CHUNK, DAMAGED, Source
+from ._bagsource import DAMAGED, Source
 from ._fs import safe_relpath
+from .digest import stream_hashes
 from .errors import FAILING_KINDS, BadSignatureError, EvidenceKitError, FormatError, Problem
 from .signing import PublicKey, is_canonical_ssh_signature, verify_raw_signature, verify_ssh_signature
 
@@ -52,6 +53,9 @@ class BagReport:
     problems: list[Problem]
     info: dict[str, str]
     """The bag-info.txt fields (the first value of a repeated label)."""
+    digests: dict[str, dict[str, str | int]] = field(default_factory=dict)
+    """Every payload file hashed, by bag path: `sha256`, `sha512`, `sha1`, `md5` and `size`, so that a
+    caller checking the same bytes against other records (a case manifest) need not read them again."""
 
     @property
     def failures(self) -> list[Problem]:
@@ -98,6 +102,7 @@ class _Check:
         self.files = set(source.names())
         self.problems: list[Problem] = []
         self.tag_manifest: bytes | None = None
+        self.digests: dict[str, dict[str, str | int]] = {}
 
     def add(self, kind: str, message: str, path: str, expected: str | None = None, found: str | None = None) -> None:
         self.problems.append(Problem(kind, message, path=path, expected=expected, found=found))
@@ -114,7 +119,7 @@ class _Check:
         self._check_coverage(self._check_tag_manifests())
         signer = self._check_signatures()
         first = dict(reversed(info))  # the first value of a repeated label wins
-        return BagReport(self.source.bag_name, len(payload), payload_bytes, signer, self.problems, first)
+        return BagReport(self.source.bag_name, len(payload), payload_bytes, signer, self.problems, first, self.digests)
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -143,19 +148,19 @@ class _Check:
         return data
 
     def _hash(self, name: str, algorithms: list[str]) -> dict[str, str] | None:
-        hashers = {algorithm: HASHES[algorithm]() for algorithm in algorithms}
-        progress = self.progress if name.startswith("data/") else None
+        """Hash a file once; payload files also get SHA-1 and MD5, kept in `self.digests` for reuse."""
+        payload = name.startswith("data/")
+        wanted = set(algorithms) | ({"sha256", "sha1", "md5"} if payload else set())
+        groups = tuple(g for g in (("sha512",), ("md5",), ("sha256", "sha1")) if wanted & set(g))
         try:
             with self.source.open(name) as stream:
-                while chunk := stream.read(CHUNK):
-                    for hasher in hashers.values():
-                        hasher.update(chunk)
-                    if progress:
-                        progress(len(chunk))
+                digests, size = stream_hashes(stream, groups=groups, progress=self.progress if payload else None)
         except (OSError, EvidenceKitError, NotImplementedError, RuntimeError, *DAMAGED) as exc:
             self._unreadable(name, exc)
             return None
-        return {algorithm: hasher.hexdigest() for algorithm, hasher in hashers.items()}
+        if payload:
+            self.digests[name] = {**digests, "size": size}
+        return {algorithm: digests[algorithm] for algorithm in algorithms}
 
     # -- bagit.txt, bag-info.txt ---------------------------------------------------------------------
 

@@ -63,7 +63,8 @@ def _check_plain(
         if index is None:
             return report
         extra = {bag.signer.fingerprint: f"packager {index['packager']['name']}"} if bag.signer else {}
-        _check_all(PackageSource(reader, index), trusted, None, on_total, report=report, extra_signers=extra)
+        source = PackageSource(reader, index, bag.digests)  # the case check reuses the bag check's hashes
+        _check_all(source, trusted, None, on_total, report=report, extra_signers=extra)
     return report
 
 

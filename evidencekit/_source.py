@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from ._fs import safe_relpath
+from .digest import FileDigest
 from .errors import InputError
 
 
@@ -30,6 +31,9 @@ class CaseSource(Protocol):
 
     def excluded(self, item: dict[str, Any]) -> str | None:
         """Why a stored item's copy is deliberately absent here (a package without it), or `None`."""
+
+    def cached_digest(self, item: dict[str, Any]) -> tuple[str, FileDigest] | None:
+        """Where the item's copy is and its digests, if already computed from these very bytes, else `None`."""
 
 
 class FolderSource:
@@ -57,6 +61,9 @@ class FolderSource:
     def excluded(self, item: dict[str, Any]) -> str | None:
         return None
 
+    def cached_digest(self, item: dict[str, Any]) -> tuple[str, FileDigest] | None:
+        return None
+
     def files(self) -> list[str]:
         out: list[str] = []
         for folder, dirs, names in os.walk(self.root):
@@ -69,8 +76,9 @@ class FolderSource:
 class PackageSource:
     """The case inside a package (`data/case/…`, evidence under `data/evidence/…`), read from the bag."""
 
-    def __init__(self, reader: Any, index: dict[str, Any]):
+    def __init__(self, reader: Any, index: dict[str, Any], digests: dict[str, dict[str, Any]] | None = None):
         self.reader = reader
+        self.digests = digests or {}
         self.label = reader.label
         self.rows = {row["id"]: row for row in index["items"]}
         self._names = set(reader.names())
@@ -85,6 +93,14 @@ class PackageSource:
             return None
         stream: IO[bytes] = self.reader.open(row["path"])
         return row["path"], stream
+
+    def cached_digest(self, item: dict[str, Any]) -> tuple[str, FileDigest] | None:
+        row = self.rows.get(item["id"])
+        found = self.digests.get(row["path"]) if row and row["path"] else None
+        if not found:
+            return None
+        digest = FileDigest(str(found["sha256"]), str(found["sha1"]), str(found["md5"]), int(found["size"]))
+        return str(row["path"]), digest  # type: ignore[index]
 
     def excluded(self, item: dict[str, Any]) -> str | None:
         row = self.rows.get(item["id"])

@@ -21,7 +21,7 @@ from ._fs import is_atomic_leftover
 from ._source import CaseSource, FolderSource
 from .case import Case, allowed_signers_bytes, ensure_consistent, expected_key_files, key_file_stem
 from .custody import CustodyRecord, check_log, split_lines
-from .digest import copy_and_hash
+from .digest import FileDigest, copy_and_hash
 from .errors import (
     FAILING_KINDS,
     BadSignatureError,
@@ -365,6 +365,10 @@ def _check_items(
 def _check_object(
     src: CaseSource, item: dict[str, Any], report: VerificationReport, progress: Progress | None, hash_objects: bool
 ) -> None:
+    cached = src.cached_digest(item)
+    if cached is not None:
+        _compare_digest(item, *cached, report)
+        return
     opened = src.open_object(item)
     if opened is None:
         report.problems.append(
@@ -378,6 +382,10 @@ def _check_object(
         if not hash_objects:
             return
         digest = copy_and_hash(stream, where=relpath, progress=progress)
+    _compare_digest(item, relpath, digest, report)
+
+
+def _compare_digest(item: dict[str, Any], relpath: str, digest: FileDigest, report: VerificationReport) -> None:
     for name in ("sha256", "sha1", "md5", "size"):
         expected, found = item[name], getattr(digest, name)
         if expected != found:
