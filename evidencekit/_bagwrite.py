@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import tempfile
 import unicodedata
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from ._bagcheck import BAG_INFO, BAGIT_TXT, RAW_SIGNATURE, SSH_SIGNATURE, TAG_MANIFEST
-from ._bagsource import CHUNK
 from ._fs import fsync_dir
-from .digest import stream_hashes
+from .digest import release_window, stream_hashes
 from .errors import EvidenceKitError, InputError, Problem, VerificationError
 from .signing import SigningKey
 
@@ -210,11 +210,36 @@ def _publish(tmp: Path, out: Path, *, overwrite: bool) -> None:
     os.unlink(tmp)
 
 
+class _HashingWriter(io.RawIOBase):
+    """A write-only, unseekable stream that hashes every byte on its way to the file.
+
+    Unseekable on purpose: `zipfile` then writes each entry once, front to back (with a data
+    descriptor instead of seeking back to patch the header), so the zip's SHA-256 comes for
+    free and finished windows can be pushed to disk while the rest is written.
+    """
+
+    def __init__(self, handle: IO[bytes]):
+        self.handle = handle
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        self.handle.write(view)
+        self.digest.update(view)
+        release_window(self.handle, self.size, len(view))
+        self.size += len(view)
+        return len(view)
+
+
 def write_atomically(out: Path, write: Callable[[IO[bytes]], None], *, overwrite: bool) -> tuple[str, int]:
     """Run `write` on a temp file beside `out`, fsync it, move it to `out`; return its SHA-256 and size.
 
-    The SHA-256 comes from reading the finished file once. On any error the temp file is
-    deleted; an `OSError` becomes `EvidenceKitError` naming `out`.
+    The SHA-256 is computed from the bytes as they are written. On any error the temp file
+    is deleted; an `OSError` becomes `EvidenceKitError` naming `out`.
     """
     try:
         fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
@@ -222,15 +247,11 @@ def write_atomically(out: Path, write: Callable[[IO[bytes]], None], *, overwrite
         raise InputError(f"cannot create the file there: {exc.strerror or exc}", path=out) from exc
     tmp = Path(name)
     try:
-        with os.fdopen(fd, "w+b") as handle:
-            write(handle)
-            handle.flush()
+        with os.fdopen(fd, "wb", buffering=0) as handle:
+            hashing = _HashingWriter(handle)
+            write(hashing)  # type: ignore[arg-type]
             os.fsync(handle.fileno())
-            handle.seek(0)
-            digest, size = hashlib.sha256(), 0
-            while chunk := handle.read(CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
+            digest, size = hashing.digest, hashing.size
         os.chmod(tmp, 0o644)
         _publish(tmp, out, overwrite=overwrite)
     except BaseException as exc:

@@ -120,7 +120,7 @@ def _write_checked(
         )
 
 
-def _release_window(dst: BinaryIO, offset: int, count: int) -> None:
+def release_window(dst: BinaryIO | IO[bytes], offset: int, count: int) -> None:
     """At each window boundary, start writing the last window to disk and drop the one before.
 
     The dropped window was already checked and written back, so nothing is lost; where the
@@ -203,7 +203,7 @@ def copy_and_hash(
 
         def sink(buffer: bytearray, count: int, offset: int) -> None:
             _write_checked(copy_to, read_back, buffer, count, scratch, offset, where)
-            _release_window(copy_to, offset, count)
+            release_window(copy_to, offset, count)
 
     digests, size = stream_hashes(src, groups=_GROUPS, sink=sink, progress=progress)
     return FileDigest(digests["sha256"], digests["sha1"], digests["md5"], size)
