@@ -13,7 +13,8 @@ together. Then, `--repeat` times (the order of the steps alternates between repe
     slowest of the four;
   - `verify(case)`: SHA-256 + SHA-1 + MD5 -> the slowest of the three.
   For explanation only: the same algorithms all at once, one thread each (the best a
-  machine with this many cores can do while computing every one of them).
+  machine with this many cores can do while computing every one of them), and the
+  operations' ratios to that.
 * `evidencekit.package(case, key=..., out=..., now=fixed)`: a fresh zip each repeat. Its
   parts are timed by wrapping library functions in this script (the library is not changed):
   the `verify(case)` it runs first (a full re-hash of the case before commit 4ad72a0; since then
@@ -266,6 +267,8 @@ def run(setup: Setup, repeat: int) -> dict[str, Any]:
         "ratio_package_rest",
         "ratio_verify_zip",
         "ratio_verify_zip_vs_package_ref",
+        "ratio_package_vs_all_at_once",
+        "ratio_verify_zip_vs_all_at_once",
         "ratio_verify_case",
         "others",
     )
@@ -334,6 +337,8 @@ def run(setup: Setup, repeat: int) -> dict[str, Any]:
             rows["ratio_package_rest"].append((rows["package"][-1] - rows["pre_verify"][-1]) / refs["package"])
             rows["ratio_verify_zip"].append(rows["verify_zip"][-1] / refs["verify_zip"])
             rows["ratio_verify_zip_vs_package_ref"].append(rows["verify_zip"][-1] / refs["package"])
+            rows["ratio_package_vs_all_at_once"].append(rows["package"][-1] / rows["package_pair"][-1])
+            rows["ratio_verify_zip_vs_all_at_once"].append(rows["verify_zip"][-1] / rows["verify_zip_all"][-1])
             rows["ratio_verify_case"].append(rows["verify_case"][-1] / refs["verify_case"])
             log(
                 f"  repeat {rep + 1}: "
@@ -394,6 +399,8 @@ def report(out: dict[str, Any]) -> None:
     print(_line(f"verify(zip) / {slow['verify_zip']} alone", res["ratio_verify_zip"], "x"))
     print(_line(f"  verify(zip) / {slow['package']} alone (package ref)", res["ratio_verify_zip_vs_package_ref"], "x"))
     print(_line(f"verify(case) / {slow['verify_case']} alone", res["ratio_verify_case"], "x"))
+    print(_line("  info: package / sha256 + sha512 at once", res["ratio_package_vs_all_at_once"], "x"))
+    print(_line("  info: verify(zip) / all four at once", res["ratio_verify_zip_vs_all_at_once"], "x"))
     print(
         f"  aim <= {AIM}x (median): package {_verdict(res['ratio_package'])}, "
         f"verify(zip) {_verdict(res['ratio_verify_zip'])}, verify(case) {_verdict(res['ratio_verify_case'])}"
