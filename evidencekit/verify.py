@@ -378,10 +378,22 @@ def _check_object(
         )
         return
     relpath, stream = opened
-    with stream:
-        if not hash_objects:
-            return
-        digest = copy_and_hash(stream, where=relpath, progress=progress)
+    try:
+        with stream:
+            if not hash_objects:
+                return
+            digest = copy_and_hash(stream, where=relpath, progress=progress)
+    except FormatError as exc:  # a damaged zip member: report it, never stop the check (spec package §5)
+        report.problems.append(
+            Problem(
+                "altered",
+                f"the stored copy cannot be read back: {exc.message}",
+                item=item["id"],
+                path=relpath,
+                expected=item["sha256"],
+            )
+        )
+        return
     _compare_digest(item, relpath, digest, report)
 
 

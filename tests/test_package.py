@@ -290,3 +290,14 @@ def test_a_copy_altered_in_the_case_stops_packaging(captured: ek.Case, tmp_path:
         _package(captured, tmp_path, key, now)
     assert info.value.problems[0].kind == "altered" and info.value.problems[0].expected == item["sha256"]
     assert not list(tmp_path.glob("*.zip")) and not list(tmp_path.glob(".*tmp*"))
+
+
+def test_a_damaged_member_is_reported_not_raised(captured: ek.Case, tmp_path: Path, key: ek.SigningKey, now) -> None:
+    result = _package(captured, tmp_path, key, now)
+    data = bytearray(result.path.read_bytes())
+    with zipfile.ZipFile(result.path) as archive:
+        info = next(i for i in archive.infolist() if "/data/evidence/" in i.filename)
+    data[info.header_offset + 30 + len(info.filename.encode()) + 2] ^= 1  # a byte of the stored content
+    result.path.write_bytes(bytes(data))
+    report = ek.verify(result.path, raise_on_failure=False)
+    assert not report.ok and any(p.kind == "altered" for p in report.failures)
