@@ -202,10 +202,8 @@ def unpack(
         identities=identities(identity_specs, passphrase_file),
         raise_on_failure=False,
     )
-    render.report(report.to_json(), as_json)
     ui.say(f"unpacked into {folder}")
-    if not report.ok:
-        raise VerificationError(f"verification failed: {len(report.failures)} problem(s)", report.failures, report)
+    render.report_or_fail(report, as_json)
 
 
 @cli.command("decrypt")

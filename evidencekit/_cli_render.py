@@ -120,3 +120,12 @@ def describe_item(item: dict[str, Any]) -> str:
             + (f" ({extra})" if extra else "")
         )
     return "\n".join(lines)
+
+
+def report_or_fail(report_: Any, as_json: bool) -> None:
+    """Render a verification report; raise `VerificationError` (exit 1) when it failed."""
+    from .errors import VerificationError
+
+    report(report_.to_json(), as_json)
+    if not report_.ok:
+        raise VerificationError(f"verification failed: {len(report_.failures)} problem(s)", report_.failures, report_)

@@ -30,7 +30,7 @@ from ._cli_options import (
 )
 from ._time import local_text
 from ._version import __version__
-from .errors import EvidenceKitError, VerificationError
+from .errors import EvidenceKitError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -237,9 +237,7 @@ def verify(
             record_key=key,
             identities=identities(identity_specs, passphrase_file),
         )
-    render.report(report.to_json(), as_json)
-    if not report.ok:
-        raise VerificationError(f"verification failed: {len(report.failures)} problem(s)", report.failures, report)
+    render.report_or_fail(report, as_json)
 
 
 @cli.command("recover")

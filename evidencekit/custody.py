@@ -65,12 +65,14 @@ def link_hash(line: bytes) -> str:
     return hashlib.sha256(LINK_PREFIX + line).hexdigest()
 
 
-def _armour(blob_b64: str) -> str:
+def armour(blob_b64: str) -> str:
+    """Wrap a base64 SSHSIG blob in its armour (70 columns, LF), as `ssh-keygen` writes it."""
     body = "\n".join(textwrap.wrap(blob_b64, 70))
     return f"-----BEGIN SSH SIGNATURE-----\n{body}\n-----END SSH SIGNATURE-----\n"
 
 
-def _dearmour(text: str) -> str:
+def dearmour(text: str) -> str:
+    """The base64 body of an armoured SSHSIG, without line breaks (how records and receipts store it)."""
     lines = [line for line in text.strip().splitlines() if not line.startswith("-----")]
     return "".join(lines)
 
@@ -105,7 +107,7 @@ def make_record(
         "prev": prev,
     }
     signature = key.sign_ssh(_canonical.dumps(body), namespace=NAMESPACE)
-    body["signature"] = _dearmour(signature)
+    body["signature"] = dearmour(signature)
     return _canonical.dumps(body)
 
 
@@ -179,7 +181,7 @@ def check_signature(record: CustodyRecord) -> PublicKey:
     """Verify a record's signature by its actor; return the actor's key or raise `BadSignatureError`."""
     body = {k: v for k, v in record.data.items() if k != "signature"}
     actor = record.data["actor"]
-    armoured = _armour(str(record.data["signature"]))
+    armoured = armour(str(record.data["signature"]))
     signer = verify_ssh_signature(_canonical.dumps(body), armoured, namespace=NAMESPACE)
     if not is_canonical_ssh_signature(armoured):
         raise BadSignatureError("the signature verifies but its text was changed (spare bits)")

@@ -19,12 +19,12 @@ from typing import Any
 from . import _canonical, _time
 from ._fs import atomic_write
 from .case import Case, ensure_consistent
+from .custody import armour, dearmour
 from .errors import BadSignatureError, FormatError, InputError
 from .signing import PublicKey, SigningKey, verify_ssh_signature
 
 RECEIPT_FORMAT = "evidencekit/receipt/1"
 RECEIPT_NAMESPACE = "evidencekit-receipt"
-_ARMOUR = ("-----BEGIN SSH SIGNATURE-----", "-----END SSH SIGNATURE-----")
 
 
 def _file_facts(path: Path) -> dict[str, Any]:
@@ -123,7 +123,7 @@ def custody_receive(
             "signers": report.signers,
         },
     }
-    receipt = {**body, "signature": _blob(key.sign_ssh(_canonical.dumps(body), namespace=RECEIPT_NAMESPACE))}
+    receipt = {**body, "signature": dearmour(key.sign_ssh(_canonical.dumps(body), namespace=RECEIPT_NAMESPACE))}
     target = Path(out) if out else path.with_name(path.name + ".receipt.json")
     if target.exists():
         raise InputError(
@@ -135,15 +135,6 @@ def custody_receive(
     return {**receipt, "receipt_file": str(target)}
 
 
-def _blob(armoured: str) -> str:
-    return "".join(line for line in armoured.splitlines() if not line.startswith("-----"))
-
-
-def _armour(blob: str) -> str:
-    lines = [blob[i : i + 70] for i in range(0, len(blob), 70)]
-    return "\n".join([_ARMOUR[0], *lines, _ARMOUR[1]]) + "\n"
-
-
 def check_receipt(receipt: Any) -> PublicKey:
     """Check a receipt's form and signature; return the receiver's key. Raises `FormatError`/`BadSignatureError`."""
     required = {"format", "package", "case_id", "receiver", "time", "note", "verification", "signature"}
@@ -151,7 +142,7 @@ def check_receipt(receipt: Any) -> PublicKey:
         raise FormatError(f"not an evidencekit receipt (expected format {RECEIPT_FORMAT} and its fields)")
     body = {k: v for k, v in receipt.items() if k != "signature"}
     signer = verify_ssh_signature(
-        _canonical.dumps(body), _armour(str(receipt["signature"])), namespace=RECEIPT_NAMESPACE
+        _canonical.dumps(body), armour(str(receipt["signature"])), namespace=RECEIPT_NAMESPACE
     )
     if signer.openssh() != receipt["receiver"].get("public_key"):
         raise BadSignatureError("the receipt is signed by a key other than its receiver's")
