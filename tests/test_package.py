@@ -27,6 +27,24 @@ def odd_case(case: ek.Case, tmp_path: Path, key: ek.SigningKey, now) -> ek.Case:
     return case
 
 
+def _ssh_verify(folder: Path, signed: str) -> subprocess.CompletedProcess[str]:
+    command = [
+        "ssh-keygen",
+        "-Y",
+        "verify",
+        "-f",
+        "allowed_signers",
+        "-I",
+        "aisyah",
+        "-n",
+        "evidencekit",
+        "-s",
+        f"{signed}.sig",
+    ]
+    with open(folder / signed, "rb") as data:
+        return subprocess.run(command, stdin=data, cwd=folder, capture_output=True, text=True)
+
+
 def _package(case: ek.Case, tmp_path: Path, key: ek.SigningKey, now, **options) -> ek.PackageResult:
     return ek.package(case, key=key, out=tmp_path / options.pop("name", "pkg.zip"), now=now, **options)
 
@@ -67,47 +85,9 @@ def test_package_passes_every_stock_tool(odd_case: ek.Case, tmp_path: Path, key:
         done = subprocess.run(command, cwd=bag, capture_output=True, text=True)
         assert done.returncode == 0, (command, done.stdout, done.stderr)
     tool_or_skip("ssh-keygen")
-    with open(bag / "tagmanifest-sha256.txt", "rb") as data:
-        done = subprocess.run(
-            [
-                "ssh-keygen",
-                "-Y",
-                "verify",
-                "-f",
-                "allowed_signers",
-                "-I",
-                "aisyah",
-                "-n",
-                "evidencekit",
-                "-s",
-                "tagmanifest-sha256.txt.sig",
-            ],
-            stdin=data,
-            cwd=bag,
-            capture_output=True,
-            text=True,
-        )
+    done = _ssh_verify(bag, "tagmanifest-sha256.txt")
     assert done.returncode == 0 and "Good" in done.stdout
-    with open(bag / "data" / "case" / "manifest.json", "rb") as data:
-        done = subprocess.run(
-            [
-                "ssh-keygen",
-                "-Y",
-                "verify",
-                "-f",
-                "allowed_signers",
-                "-I",
-                "aisyah",
-                "-n",
-                "evidencekit",
-                "-s",
-                "manifest.json.sig",
-            ],
-            stdin=data,
-            cwd=bag / "data" / "case",
-            capture_output=True,
-            text=True,
-        )
+    done = _ssh_verify(bag / "data" / "case", "manifest.json")
     assert done.returncode == 0, done.stderr
 
 
