@@ -65,30 +65,18 @@ def parse_size(text: str) -> int:
     return size
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def add_common_arguments(parser: argparse.ArgumentParser, *, workdir_help: str, keep_help: str) -> None:
+    """The options every evidencekit benchmark takes (sizes, repeats, --quick, --keep, --settle)."""
     parser.add_argument(
         "--big-size", type=parse_size, default=None, help="size of the big file (default 2 GiB; 64 MiB with --quick)"
     )
     parser.add_argument(
         "--screenshots", type=int, default=None, help="number of screenshots (default 300; 20 with --quick)"
     )
-    parser.add_argument(
-        "--workdir",
-        type=Path,
-        default=None,
-        help="folder for the test data and cases (a temporary folder is made inside it "
-        "and removed at the end; default: the system temp folder)",
-    )
-    parser.add_argument("--repeat", type=int, default=3, help="repeats per scenario; min and median are reported")
+    parser.add_argument("--workdir", type=Path, default=None, help=workdir_help)
+    parser.add_argument("--repeat", type=int, default=3, help="repeats; min and median are reported")
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run (64 MiB, 20 screenshots)")
-    parser.add_argument(
-        "--keep",
-        action="store_true",
-        help="keep the temporary folder (test data and key; cases are removed after each run)",
-    )
+    parser.add_argument("--keep", action="store_true", help=keep_help)
     parser.add_argument(
         "--settle",
         type=float,
@@ -97,7 +85,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="before each measurement, wait up to SECONDS for other processes to use at most "
         f"{NOISY * 100:.0f}%% of the CPU (for shared machines; default 0: do not wait)",
     )
-    parser.add_argument("--only", choices=("big", "screenshots"), default=None, help="run one scenario only")
+
+
+def finish_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Parse, then fill the size defaults (which depend on --quick) and check them."""
     args = parser.parse_args(argv)
     if args.big_size is None:
         args.big_size = QUICK_BIG if args.quick else 2 << 30
@@ -106,6 +97,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.repeat < 1 or args.screenshots < 1:
         parser.error("--repeat and --screenshots must be at least 1")
     return args
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_common_arguments(
+        parser,
+        workdir_help="folder for the test data and cases (a temporary folder is made inside it "
+        "and removed at the end; default: the system temp folder)",
+        keep_help="keep the temporary folder (test data and key; cases are removed after each run)",
+    )
+    parser.add_argument("--only", choices=("big", "screenshots"), default=None, help="run one scenario only")
+    return finish_arguments(parser, argv)
 
 
 def log(message: str) -> None:

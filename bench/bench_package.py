@@ -53,9 +53,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_capture import (  # noqa: E402 - shared helpers of the capture benchmark
     AIM,
-    NOISY,
-    QUICK_BIG,
-    QUICK_SCREENSHOTS,
     SETTLE,
     _close_repeat,
     _line,
@@ -66,11 +63,12 @@ from bench_capture import (  # noqa: E402 - shared helpers of the capture benchm
     _rmtree,
     _rounded,
     _verdict,
+    add_common_arguments,
+    finish_arguments,
     hash_alone,
     log,
     machine,
     measure,
-    parse_size,
     warm,
     write_big_file,
     write_screenshots,
@@ -90,38 +88,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--big-size", type=parse_size, default=None, help="size of the big file (default 2 GiB; 64 MiB with --quick)"
-    )
-    parser.add_argument(
-        "--screenshots", type=int, default=None, help="number of screenshots (default 300; 20 with --quick)"
-    )
-    parser.add_argument(
-        "--workdir",
-        type=Path,
-        default=None,
-        help="folder for the case and packages (a temporary folder is made inside it "
+    add_common_arguments(
+        parser,
+        workdir_help="folder for the case and packages (a temporary folder is made inside it "
         "and removed at the end; default: the system temp folder)",
+        keep_help="keep the temporary folder (the case and one package)",
     )
-    parser.add_argument("--repeat", type=int, default=3, help="repeats; min and median are reported")
-    parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run (64 MiB, 20 screenshots)")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (the case and one package)")
-    parser.add_argument(
-        "--settle",
-        type=float,
-        default=0.0,
-        metavar="SECONDS",
-        help="before each measurement, wait up to SECONDS for other processes to use at most "
-        f"{NOISY * 100:.0f}%% of the CPU (for shared machines; default 0: do not wait)",
-    )
-    args = parser.parse_args(argv)
-    if args.big_size is None:
-        args.big_size = QUICK_BIG if args.quick else 2 << 30
-    if args.screenshots is None:
-        args.screenshots = QUICK_SCREENSHOTS if args.quick else 300
-    if args.repeat < 1 or args.screenshots < 1:
-        parser.error("--repeat and --screenshots must be at least 1")
-    return args
+    return finish_arguments(parser, argv)
 
 
 # --------------------------------------------------------------------------- references
