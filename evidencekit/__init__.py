@@ -9,6 +9,7 @@ from __future__ import annotations
 from ._version import __version__
 from .capture import CaptureResult, capture
 from .case import Case, custody_log, custody_note, init_case
+from .chatindex import MessageQuery, list_chats, list_messages, reindex
 from .demo import demo
 from .errors import (
     BadSignatureError,
@@ -32,6 +33,10 @@ from .signing import PublicKey, SigningKey
 from .verify import VerificationReport, is_intact, parse_trust, verify
 
 __all__ = [
+    "MessageQuery",
+    "list_chats",
+    "list_messages",
+    "reindex",
     "unpack",
     "package",
     "decrypt",

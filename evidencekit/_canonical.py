@@ -46,14 +46,43 @@ def _check_text(text: str, where: str) -> None:
         raise ValueError(f"{where}: text holds a lone surrogate") from exc
 
 
+def _allowed(value: Any) -> bool:
+    """A fast check of the value's types and integer ranges (no paths; texts are checked by
+    encoding the result). `_check` then finds where a value fails, for the message."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if not -MAX_SAFE_INT <= item <= MAX_SAFE_INT:
+                return False
+        elif kind is dict:
+            if not all(type(key) is str for key in item):
+                return False
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+        else:
+            return False
+    return True
+
+
 def dumps(value: Any) -> bytes:
     """Return the canonical bytes of `value` (no trailing newline).
 
     Raises `ValueError` for floats, big integers, non-string keys or lone surrogates:
     those are programmer errors, never user input.
     """
-    _check(value, "$")
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    if not _allowed(value):
+        _check(value, "$")  # raises, naming where
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        _check(value, "$")  # raises, naming the text with a lone surrogate
+        raise
 
 
 def _reject_float(text: str) -> Any:

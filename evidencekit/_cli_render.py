@@ -39,6 +39,12 @@ def capture_result(data: dict[str, Any], as_json: bool) -> None:
         ui.say(f"link recorded, not followed: {row['path']} -> {row['target']}")
     for row in data["skipped"]:
         ui.say(f"skipped: {row['path']}: {row['reason']}")
+    for row in data["chats"]:
+        state = "read" if row["new"] else "already read"
+        found = f"{row['messages']} message(s)" + (f", {row['problems']} problem(s) noted" if row["problems"] else "")
+        ui.say(f"{row['id']}\tchat {state}: {row['platform']} {row.get('title', '(no title)')!r}: {found}")
+    for row in data["unread"]:
+        ui.say(f"chat captured but NOT read: {row['path']}: {row['reason']}")
     for row in data["failed"]:
         ui.say(f"NOT captured: {row['path']}: {row['reason']}")
     if not PDQ_AVAILABLE and any(r["analysis"] == "ok" for r in data["items"]):

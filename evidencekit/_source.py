@@ -88,6 +88,9 @@ class PackageSource:
         return data
 
     def open_object(self, item: dict[str, Any]) -> tuple[str, IO[bytes]] | None:
+        if item["id"] not in self.rows and item["object"].startswith("derived/"):  # a transcript: a case record
+            name = f"data/case/{item['object']}"
+            return (name, self.reader.open(name)) if name in self._names else None
         row = self.rows.get(item["id"])
         if not row or not row["path"] or row["path"] not in self._names:
             return None

@@ -33,9 +33,10 @@ def discard(path: Path) -> None:
         os.unlink(path)
 
 
-def place(case_root: Path, temp: Path, sha256: str) -> str:
-    """Move a checked temporary copy into the store under its SHA-256; return the relative path."""
-    relpath = object_path(sha256)
+def place(case_root: Path, temp: Path, sha256: str, *, relpath: str | None = None) -> str:
+    """Move a checked temporary copy into the store under its SHA-256 (or to `relpath`, a
+    content-named derived file); return the relative path."""
+    relpath = relpath or object_path(sha256)
     target = case_root / relpath
     target.parent.mkdir(parents=True, exist_ok=True)
     if not hasattr(os, "sync"):  # Windows: no global sync, so flush each object while it is writable

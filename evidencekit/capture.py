@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+import zipfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,11 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from . import _canonical, _journal
+from ._derived import apply_derived
 from ._fs import removing_on_error
 from ._store import new_temp, place, sync_store
 from ._time import ns_to_utc_text, stamp
+from ._tz import check_timezone
 from ._walk import Found, walk_inputs
 from .case import TOOL, Case, ensure_consistent
+from .chats import ParseOptions, ZipTree
 from .digest import SMALL_FILE, FileDigest, copy_and_hash, hash_bytes
 from .errors import InputError
 from .imaging import analyze_image
@@ -56,6 +60,8 @@ class CaptureResult:
     links: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
     failed: list[dict[str, str]] = field(default_factory=list)
+    chats: list[dict[str, Any]] = field(default_factory=list)
+    unread: list[dict[str, str]] = field(default_factory=list)  # chat exports captured but not readable
     custody_seq: int | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -65,6 +71,8 @@ class CaptureResult:
             "links": self.links,
             "skipped": self.skipped,
             "failed": self.failed,
+            "chats": self.chats,
+            "unread": self.unread,
             "custody_seq": self.custody_seq,
         }
 
@@ -196,6 +204,35 @@ def capture_file(case: Case, found: Found, ctx: CaptureContext, progress: Progre
     return entry
 
 
+def capture_member(case: Case, container: Found, tree: ZipTree, name: str, ctx: CaptureContext) -> dict[str, Any]:
+    """Capture one member of a captured zip (a chat export's file); return its journal entry."""
+    info = tree.info(name)
+    where = f"{container.given}: {name}"
+    try:
+        before = os.stat(container.absolute)
+        with tree.open(name) as src:
+            read = _read_source(case, src, info.file_size, ctx, where, None)
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise InputError(f"cannot read this member of the zip: {exc}", path=where) from exc
+    entry = _entry(case, container, ctx, before, read.digest, read.head, read.temp)
+    entry["sighting"]["name"] = _text(os.path.basename(name))
+    entry["sighting"]["member"] = {
+        "path": name,
+        "modified": "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}".format(*info.date_time),
+        "crc32": f"{info.CRC:08x}",
+    }
+    stored = case.root / entry["object"] if read.temp else None
+    source = read.data if read.data is not None else stored
+    entry["analysis"] = _analyse(entry["media_type"], source, name) if source is not None else _unanalysed(entry)
+    return entry
+
+
+def _unanalysed(entry: dict[str, Any]) -> dict[str, Any]:
+    if entry["media_type"] not in IMAGE_TYPES:
+        return {"status": "not-applicable"}
+    return {"status": "failed", "reason": "a large zip member kept as hashes only is not analysed"}
+
+
 def _entry(
     case: Case,
     found: Found,
@@ -238,6 +275,8 @@ def apply_entries(manifest: Manifest, entries: Sequence[dict[str, Any]]) -> list
         if entry["kind"] == "link":
             manifest["links"].append({k: v for k, v in entry.items() if k != "kind"})
             continue
+        if entry["kind"] == "derived":
+            continue  # applied by `apply_derived` once every file is an item
         item = by_sha.get(entry["sha256"])
         new = item is None
         if item is None:
@@ -247,10 +286,11 @@ def apply_entries(manifest: Manifest, entries: Sequence[dict[str, Any]]) -> list
             item["sightings"].append(entry["sighting"])
             if item["storage"] == "hash-only" and entry["storage"] == "stored":
                 item["storage"], item["object"] = "stored", entry["object"]
+        member = entry["sighting"].get("member")
         summaries.append(
             {
                 "id": item["id"],
-                "path": entry["sighting"]["path"],
+                "path": entry["sighting"]["path"] + (f": {member['path']}" if member else ""),
                 "new": new,
                 "storage": item["storage"],
                 "sha256": item["sha256"],
@@ -284,17 +324,24 @@ def capture(
     platform: str | None = None,
     note: str | None = None,
     hash_only: bool = False,
+    timezone: str | None = None,
+    date_order: str | None = None,
     now: datetime | None = None,
     progress: Progress | None = None,
     on_total: Callable[[int], None] | None = None,
 ) -> CaptureResult:
     """Capture files and folders into `case`, sign the new manifest and log the capture.
 
-    Returns a `CaptureResult`; paths that could not be captured at all are in `.failed`
-    (the CLI exits 3 for them after saving the rest). Raises `CaseStateError` when an
-    earlier capture was interrupted (run `recover()` first) and `CaseBusyError` when
-    another command holds the case.
+    Chat exports among them (a folder, a zip or a single file, recognised by content) are
+    also parsed into transcripts (`.chats`); `timezone` (default: the case's) is how times
+    without a zone are read, `date_order` (`dmy`, `mdy`, `ymd`) settles a WhatsApp file
+    whose dates cannot tell. Returns a `CaptureResult`; paths that could not be captured
+    or read at all are in `.failed` (the CLI exits 3 for them after saving the rest).
+    Raises `CaseStateError` when an earlier capture was interrupted (run `recover()`
+    first) and `CaseBusyError` when another command holds the case.
     """
+    from ._chatcapture import ChatSession, capture_chats  # it builds on this module
+
     if not paths:
         raise InputError("no files or folders were given to capture", hint="name at least one file or folder")
     case = Case.coerce(case)
@@ -303,9 +350,14 @@ def capture(
     with case.lock():
         ensure_consistent(case)
         _, manifest = case.read_manifest()
-        found = list(walk_inputs([os.fspath(p) for p in paths], exclude=case.root.resolve()))
-        entries = _run(case, manifest["revision"], found, ctx, result, progress, on_total)
+        given = [os.fspath(p) for p in paths]
+        found = list(walk_inputs(given, exclude=case.root.resolve()))
+        options = _parse_options(manifest, timezone, date_order)
+        with _journal.Writer(case, manifest["revision"]) as journal:
+            entries = _run(case, journal, found, ctx, result, progress, on_total)
+            capture_chats(ChatSession(case, ctx, options, journal, entries, result), given, found)
         result.items = apply_entries(manifest, entries)
+        result.chats = [apply_derived(manifest, e) for e in entries if e["kind"] == "derived"]
         if entries:
             _commit_capture(case, manifest, entries, ctx, result)
         else:
@@ -313,9 +365,17 @@ def capture(
     return result
 
 
+def _parse_options(manifest: Manifest, timezone: str | None, date_order: str | None) -> ParseOptions:
+    if date_order not in (None, "dmy", "mdy", "ymd"):
+        raise InputError(f"unknown date order {date_order!r}", hint="use dmy, mdy or ymd")
+    if timezone is None:
+        return ParseOptions(manifest["case"]["timezone"], "case", date_order)
+    return ParseOptions(check_timezone(timezone), "option", date_order)
+
+
 def _run(
     case: Case,
-    base_revision: int,
+    journal: _journal.Writer,
     found: list[Found],
     ctx: CaptureContext,
     result: CaptureResult,
@@ -326,7 +386,7 @@ def _run(
     if on_total:
         on_total(sum(_size(f.absolute) for f in files))
     entries: list[dict[str, Any]] = []
-    with _journal.Writer(case, base_revision) as journal, ThreadPoolExecutor(_workers()) as pool:
+    with ThreadPoolExecutor(_workers()) as pool:
         futures: dict[int, Future[dict[str, Any]]] = {
             i: pool.submit(capture_file, case, f, ctx, progress) for i, f in enumerate(found) if f.kind == "file"
         }
@@ -384,6 +444,8 @@ def _commit_capture(
     for name in ("source", "url", "platform"):
         if getattr(ctx, name):
             details[name] = getattr(ctx, name)
+    if result.chats:
+        details["transcripts"] = [chat["id"] for chat in result.chats]
     line = case.commit(manifest, key=ctx.key, action="capture", items=ids, note=ctx.note, details=details, now=ctx.now)
     result.custody_seq = _canonical.loads(line)["seq"]
     _journal.clear(case)

@@ -156,6 +156,16 @@ def init(
     is_flag=True,
     help="Keep only hashes and metadata, no copy: only when police or a lawyer tell you to.",
 )
+@click.option(
+    "--timezone",
+    metavar="ZONE",
+    help="Zone of chat times that carry none (WhatsApp, Signal), e.g. Asia/Kuala_Lumpur (default: the case's).",
+)
+@click.option(
+    "--date-order",
+    type=click.Choice(["dmy", "mdy", "ymd"]),
+    help="Day/month order of a WhatsApp export whose dates do not tell (31/12 vs 12/31).",
+)
 @case_option
 @key_option
 @passfile_option
@@ -167,12 +177,17 @@ def capture(
     platform: str | None,
     note: str | None,
     hash_only: bool,
+    timezone: str | None,
+    date_order: str | None,
     case_dir: str | None,
     key_name: str | None,
     passphrase_file: str | None,
     as_json: bool,
 ) -> None:
     """Preserve files and folders in the case, byte for byte.
+
+    Chat exports (Telegram, WhatsApp, Instagram, Messenger, Discord, Signal) given as a
+    folder, zip or file are recognised and also read into transcripts.
 
     Example: evidencekit capture ~/Pictures/screenshots --source "Telegram group V2K" --platform telegram
     """
@@ -188,6 +203,8 @@ def capture(
             platform=platform,
             note=note,
             hash_only=hash_only,
+            timezone=timezone,
+            date_order=date_order,
             progress=bar.advance,
             on_total=bar.set_total,
         )
@@ -196,6 +213,11 @@ def capture(
         raise EvidenceKitError(
             f"{len(result.failed)} path(s) could not be captured (everything else was saved)",
             hint="the 'failed' list says which and why; fix access, then capture them again",
+        )
+    if result.unread:
+        raise EvidenceKitError(
+            f"{len(result.unread)} chat export(s) were captured but could not be read into transcripts",
+            hint="the 'unread' list says why; capture them again with the option it names (nothing is lost)",
         )
 
 
@@ -417,4 +439,4 @@ def _run(argv: list[str] | None) -> int:
 __all__ = ["cli", "main"]
 
 
-from . import _cli_handover  # noqa: E402,F401 - registers the package and handover commands
+from . import _cli_chats, _cli_handover  # noqa: E402,F401 - register the chat, package and handover commands

@@ -7,6 +7,7 @@ folder (never in the user's key store) and its pictures are drawn here, abstract
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -56,6 +57,28 @@ def _photo() -> bytes:
     return out.getvalue()
 
 
+_DEMO_CHAT = [
+    "[14/03/2026, 20:58:01] Demo group: \u200eMessages and calls are end-to-end encrypted. No one outside of this chat, not even WhatsApp, can read or listen to them.",
+    "[14/03/2026, 21:01:15] Member A: made-up sample message",
+    "[14/03/2026, 21:04:40] Member B: \u200e<attached: 00000003-PHOTO-2026-03-14-21-04-40.jpg>",
+    "[14/03/2026, 21:05:02] Member B: another made-up line,",
+    "spanning two lines",
+    "[14/03/2026, 21:06:30] Member A: \u200eThis message was deleted.",
+]
+
+
+def _chat_zip(photo: bytes) -> bytes:
+    """A made-up WhatsApp (iPhone) 'Export chat' zip: `_chat.txt` and one attached picture."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in (
+            ("_chat.txt", ("\r\n".join(_DEMO_CHAT) + "\r\n").encode("utf-8")),
+            ("00000003-PHOTO-2026-03-14-21-04-40.jpg", photo),
+        ):
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 3, 14, 21, 10, 0)), data)
+    return out.getvalue()
+
+
 def write_samples(folder: Path) -> Path:
     """Write the made-up sample files into `folder/samples` and return that folder."""
     samples = folder / "samples"
@@ -63,7 +86,9 @@ def write_samples(folder: Path) -> Path:
     screenshot = _screenshot()
     (samples / "Screenshot_20260314-210509.png").write_bytes(screenshot)
     (samples / "forwarded" / "copy-of-screenshot.png").write_bytes(screenshot)
-    (samples / "IMG_20260314_210509.jpg").write_bytes(_photo())
+    photo = _photo()
+    (samples / "IMG_20260314_210509.jpg").write_bytes(photo)
+    (samples / "WhatsApp Chat - Demo group.zip").write_bytes(_chat_zip(photo))
     (samples / "notes.txt").write_text("Seen in the demo group at 9pm. Made-up sample text.\n", encoding="utf-8")
     return samples
 
@@ -86,11 +111,18 @@ def demo(folder: str | Path, *, log: Log | None = None, now: datetime | None = N
     say(f"2. drew made-up sample pictures in {samples}")
     case = init_case(folder / "case", title="Demo case (made-up samples)", key=key, case_id="EK-DEMO", now=now)
     say(f"3. created case EK-DEMO in {case.root}")
-    result = capture(case, [samples], key=key, source="evidencekit demo", platform="demo", now=now)
+    result = capture(
+        case, [samples], key=key, source="evidencekit demo", platform="demo", timezone="Asia/Kuala_Lumpur", now=now
+    )
     new = sum(1 for item in result.items if item["new"])
     say(
         f"4. captured {len(result.items)} files: {new} new items, {len(result.items) - new} duplicate(s) recorded as sightings"
     )
+    for chat in result.chats:
+        say(
+            f"   read the {chat['platform']} chat export into transcript {chat['id']}: {chat['messages']} messages "
+            "(times read as Asia/Kuala_Lumpur); list them with `evidencekit messages`"
+        )
     if not PDQ_AVAILABLE:
         say(
             "   note: PDQ perceptual hashes are not installed (pip install 'evidencekit[pdq]'); pHash and dHash were made"
@@ -112,5 +144,6 @@ def demo(folder: str | Path, *, log: Log | None = None, now: datetime | None = N
         "key_home": str(home),
         "fingerprint": key.public.fingerprint,
         "items": result.items,
+        "chats": result.chats,
         "verified": report.ok,
     }

@@ -17,6 +17,10 @@ from .errors import FormatError
 
 FORMAT = "evidencekit/manifest/1"
 TOP_FIELDS = {"format", "case", "revision", "updated", "items", "links", "signers"}
+OPTIONAL_TOP_FIELDS = {"derived"}
+DERIVED_FIELDS = {"id", "kind", "sha256", "sha1", "md5", "size", "object", "parser", "sources", "created", "by"}
+DERIVED_KINDS = ("chat-transcript",)
+_DERIVED_ID = re.compile(r"T\d{4,}")
 CASE_FIELDS = {"id", "uuid", "title", "examiner", "created", "timezone", "tool"}
 ITEM_FIELDS = {"id", "sha256", "sha1", "md5", "size", "media_type", "storage", "sightings", "analysis"}
 STORAGE = ("stored", "hash-only")
@@ -49,6 +53,11 @@ def object_path(sha256: str) -> str:
     return f"objects/sha256/{sha256[:2]}/{sha256}"
 
 
+def derived_path(sha256: str) -> str:
+    """The case path of a derived file (a transcript) with this SHA-256 (spec §4.5)."""
+    return f"derived/{sha256}.jsonl"
+
+
 def parse_manifest(data: bytes, *, path: str | None = None) -> Manifest:
     """Parse and validate manifest bytes; raise `FormatError` for anything spec §6 rejects."""
     if not data.endswith(b"\n"):
@@ -78,7 +87,9 @@ def _validate(manifest: Any, path: str | None) -> None:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
         raise _fail(f"unsupported format {found!r}, expected {FORMAT!r}", path)
-    _require(manifest, TOP_FIELDS, "the document", path, exact=True)
+    _require(manifest, TOP_FIELDS, "the document", path)
+    if manifest.keys() - TOP_FIELDS - OPTIONAL_TOP_FIELDS:
+        raise _fail(f"the document has unknown fields {', '.join(sorted(manifest.keys() - TOP_FIELDS))}", path)
     _require(manifest["case"], CASE_FIELDS, "case", path)
     if not isinstance(manifest["revision"], int) or not isinstance(manifest["items"], list):
         raise _fail("revision or items has the wrong type", path)
@@ -92,6 +103,25 @@ def _validate(manifest: Any, path: str | None) -> None:
             raise _fail(f"item {item['id']} is listed twice", path)
         seen_ids.add(item["id"])
         seen_hashes.add(item["sha256"])
+    _validate_derived(manifest, seen_ids, path)
+
+
+def _validate_derived(manifest: Manifest, item_ids: set[str], path: str | None) -> None:
+    derived = manifest.get("derived", [])
+    if not isinstance(derived, list) or ("derived" in manifest and not derived):
+        raise _fail("derived must be a non-empty list when present", path)
+    seen: set[str] = set()
+    for entry in derived:
+        _require(entry, DERIVED_FIELDS, "a derived entry", path)
+        where = f"derived entry {entry['id']!r}"
+        if not isinstance(entry["id"], str) or not _DERIVED_ID.fullmatch(entry["id"]) or entry["id"] in seen:
+            raise _fail(f"{where} has a malformed or repeated id", path)
+        seen.add(entry["id"])
+        _check_digests(entry, where, path)
+        if entry["kind"] not in DERIVED_KINDS or entry["object"] != derived_path(entry["sha256"]):
+            raise _fail(f"{where} has an unknown kind or a path that does not match its sha256", path)
+        if not isinstance(entry["sources"], list) or not set(entry["sources"]) <= item_ids:
+            raise _fail(f"{where} names source items that are not in the manifest", path)
 
 
 def _validate_item(item: Any, path: str | None) -> None:
@@ -99,11 +129,9 @@ def _validate_item(item: Any, path: str | None) -> None:
     where = f"item {item['id']!r}"
     if not isinstance(item["id"], str) or not _ITEM_ID.fullmatch(item["id"]):
         raise _fail(f"{where} has a malformed id", path)
-    for name, length in _HEX.items():
-        if not isinstance(item[name], str) or not re.fullmatch(f"[0-9a-f]{{{length}}}", item[name]):
-            raise _fail(f"{where} has a malformed {name}", path)
-    if not isinstance(item["size"], int) or item["size"] < 0 or item["storage"] not in STORAGE:
-        raise _fail(f"{where} has a bad size or storage", path)
+    _check_digests(item, where, path)
+    if item["storage"] not in STORAGE:
+        raise _fail(f"{where} has an unknown storage {item['storage']!r}", path)
     if item["storage"] == "stored":
         relpath = item.get("object")
         if not isinstance(relpath, str) or relpath != object_path(item["sha256"]):
@@ -111,6 +139,20 @@ def _validate_item(item: Any, path: str | None) -> None:
         safe_relpath(relpath)
     if not isinstance(item["sightings"], list) or not item["sightings"]:
         raise _fail(f"{where} has no sightings", path)
+
+
+def _check_digests(entry: dict[str, Any], where: str, path: str | None) -> None:
+    for name, length in _HEX.items():
+        if not isinstance(entry[name], str) or not re.fullmatch(f"[0-9a-f]{{{length}}}", entry[name]):
+            raise _fail(f"{where} has a malformed {name}", path)
+    if not isinstance(entry["size"], int) or entry["size"] < 0:
+        raise _fail(f"{where} has a bad size", path)
+
+
+def next_derived_id(manifest: Manifest) -> str:
+    """The next free derived id (`T0001`, …)."""
+    numbers = [int(entry["id"][1:]) for entry in manifest.get("derived", [])]
+    return f"T{(max(numbers, default=0) + 1):04d}"
 
 
 def next_item_id(manifest: Manifest) -> str:

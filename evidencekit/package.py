@@ -81,7 +81,7 @@ def _object_file(case: Case, item: dict[str, Any], payload_path: str) -> Payload
 
 def evidence_path(item: dict[str, Any]) -> str:
     """The payload path (under data/) of an item: id plus its sanitised first name."""
-    return f"{EVIDENCE_DIR}/{item['id']}_{sanitize_name(item['sightings'][0]['name'])}"
+    return f"{EVIDENCE_DIR}/{sanitize_name(item['id'] + '_' + item['sightings'][0]['name'])}"
 
 
 def _select(manifest: Manifest, wanted: Sequence[str]) -> list[dict[str, Any]]:
@@ -139,6 +139,7 @@ def _why_not(item: dict[str, Any], content: bool, chosen: list[dict[str, Any]]) 
 
 def _payload(case: Case, manifest: Manifest, index: dict[str, Any]) -> list[PayloadFile]:
     files = [_bytes_file(f"{CASE_DIR}/{name}", case.path(name).read_bytes()) for name in _case_files(case)]
+    files += [_object_file(case, entry, f"{CASE_DIR}/{entry['object']}") for entry in manifest.get("derived", [])]
     files.append(_bytes_file(INDEX, _canonical.dumps(index) + b"\n"))
     by_id = {item["id"]: item for item in manifest["items"]}
     files.extend(

@@ -17,6 +17,8 @@ from typing import Any
 
 from . import _journal
 from . import case as layout
+from ._derived import apply_derived
+from ._fs import safe_relpath
 from ._store import discard
 from ._time import stamp
 from .capture import apply_entries
@@ -35,6 +37,7 @@ class RecoverResult:
     """What `recover()` did."""
 
     adopted: list[dict[str, Any]] = field(default_factory=list)
+    transcripts: list[str] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
     partials_removed: int = 0
     torn_lines: int = 0
@@ -45,6 +48,7 @@ class RecoverResult:
         """The result as a JSON-ready dict."""
         return {
             "adopted": self.adopted,
+            "transcripts": self.transcripts,
             "orphans": self.orphans,
             "partials_removed": self.partials_removed,
             "torn_lines": self.torn_lines,
@@ -69,13 +73,15 @@ def recover(case: Case | str | os.PathLike[str], *, key: SigningKey, now: dateti
         entries = [e for e in entries if _entry_intact(case, e)]
         entries += _orphan_entries(case, manifest, entries, key, now, result)
         result.adopted = apply_entries(manifest, entries)
-        result.partials_removed = _remove_partials(case)
+        result.transcripts = [apply_derived(manifest, e)["id"] for e in entries if e["kind"] == "derived"]
+        result.partials_removed = _remove_partials(case) + _remove_stray_derived(case, manifest)
         if not _needs_commit(case, manifest, result):
             _journal.clear(case)
             return result  # nothing was interrupted: the case is left as it is
         result.resigned = True
         details = {
             "adopted": len(result.adopted),
+            "transcripts": result.transcripts,
             "orphans": result.orphans,
             "partials_removed": result.partials_removed,
             "torn_journal_lines": result.torn_lines,
@@ -103,6 +109,7 @@ def _needs_commit(case: Case, manifest: Manifest, result: RecoverResult) -> bool
     )
     return bool(
         result.adopted
+        or result.transcripts
         or result.partials_removed
         or result.torn_lines
         or not consistent
@@ -147,6 +154,9 @@ def _load_checked(case: Case) -> Manifest:
 
 
 def _entry_intact(case: Case, entry: dict[str, Any]) -> bool:
+    if entry.get("kind") == "derived":
+        path = case.root / safe_relpath(str(entry.get("object")))
+        return path.is_file() and hash_file(path).sha256 == str(entry["sha256"])
     if entry.get("kind") != "file" or entry.get("storage") != "stored":
         return entry.get("kind") in ("file", "link")
     path = case.root / entry["object"]
@@ -199,6 +209,16 @@ def _orphan_entry(
         "analysis": analysis,
         "sighting": sighting,
     }
+
+
+def _remove_stray_derived(case: Case, manifest: Manifest) -> int:
+    """Delete derived files (transcripts) that no manifest entry names: an interrupted capture
+    wrote them and they are made again by capturing the export again (never evidence)."""
+    named = {entry["object"] for entry in manifest.get("derived", [])}
+    stray = [p for p in sorted(case.path(layout.DERIVED).glob("*")) if p.relative_to(case.root).as_posix() not in named]
+    for path in stray:
+        discard(path)
+    return len(stray)
 
 
 def _remove_partials(case: Case) -> int:

@@ -45,6 +45,7 @@ class VerificationReport:
     case_id: str | None = None
     items: int = 0
     stored: int = 0
+    transcripts: int = 0
     hash_only: int = 0
     custody_records: int = 0
     signers: list[dict[str, Any]] = field(default_factory=list)
@@ -73,6 +74,7 @@ class VerificationReport:
             "ok": self.ok,
             "items": self.items,
             "stored": self.stored,
+            "transcripts": self.transcripts,
             "hash_only": self.hash_only,
             "custody_records": self.custody_records,
             "signers": self.signers,
@@ -339,7 +341,8 @@ def _check_items(
 ) -> None:
     report.items = len(manifest["items"])
     if on_total:
-        on_total(sum(item["size"] for item in manifest["items"] if item["storage"] == "stored"))
+        stored = [item for item in manifest["items"] if item["storage"] == "stored"]
+        on_total(sum(entry["size"] for entry in stored + manifest.get("derived", [])))
     for item in manifest["items"]:
         reason = src.excluded(item) if item["storage"] == "stored" else None
         if reason:
@@ -360,6 +363,9 @@ def _check_items(
             continue
         report.stored += 1
         _check_object(src, item, report, progress, hash_objects)
+    for entry in manifest.get("derived", []):  # transcripts: checked like stored copies (spec §4.5)
+        report.transcripts += 1
+        _check_object(src, entry, report, progress, hash_objects)
 
 
 def _check_object(
@@ -451,9 +457,12 @@ def _check_unexpected(src: CaseSource, manifest: Manifest | None, report: Verifi
     known = set(_FIXED)
     if manifest is not None:
         known |= {item["object"] for item in manifest["items"] if item["storage"] == "stored"}
+        known |= {entry["object"] for entry in manifest.get("derived", [])}
         known |= {f"{layout.KEYS}/{key_file_stem(fp)}{s}" for fp in manifest["signers"] for s in (".pub", ".pem")}
     for relpath in src.files():
         top = relpath.split("/", 1)[0]
+        if top == layout.INDEX:
+            continue  # the search index: rebuilt from the transcripts, never evidence (spec case-layout §1)
         if top in (layout.JOURNAL, layout.TMP) or is_atomic_leftover(relpath.rsplit("/", 1)[-1]):
             report.problems.append(
                 Problem("interrupted", "an interrupted capture left this file; run `evidencekit recover`", path=relpath)

@@ -12,6 +12,10 @@ import evidencekit as ek
 from evidencekit.cli import cli
 
 PINNED = {
+    "MessageQuery",
+    "list_chats",
+    "list_messages",
+    "reindex",
     "PackageResult",
     "custody_import_receipt",
     "custody_receive",
@@ -56,6 +60,9 @@ PINNED = {
 }
 #: CLI command path -> the public function it wraps (docs/python-api.md pairs them the same way).
 COMMANDS = {
+    "chats": "list_chats",
+    "messages": "list_messages",
+    "reindex": "reindex",
     "custody transfer": "custody_transfer",
     "custody receive": "custody_receive",
     "custody import-receipt": "custody_import_receipt",

@@ -1,0 +1,218 @@
+"""Chat exports inside a capture: find them, capture zip members, write transcripts
+(spec: docs/spec/transcript.md, docs/spec/manifest.md §4.5).
+
+Invariants: every file of an export is an evidence item before its transcript is written
+(zip members are captured one by one, files a single given chat file names are captured
+when its parser asks for them); parsers read the case's checked copies, never a second
+read of the user's files; a chat export that cannot be parsed is still captured, and the
+reason is reported like a failed file; every transcript goes to the journal before the
+manifest names it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import IO, Any
+
+from . import _journal
+from ._store import new_temp, place
+from ._time import stamp
+from ._walk import Found
+from .capture import CaptureContext, CaptureResult, capture_file, capture_member
+from .case import Case
+from .chats import Detected, FileTree, FolderTree, ParseOptions, ZipTree, detect
+from .chats.transcript import write_transcript
+from .digest import hash_file
+from .errors import EvidenceKitError
+from .manifest import derived_path
+
+ZIP_TYPE = "application/zip"
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSession:
+    """One capture's state the chat step needs: where to record new entries and results."""
+
+    case: Case
+    ctx: CaptureContext
+    options: ParseOptions
+    journal: _journal.Writer
+    entries: list[dict[str, Any]]
+    result: CaptureResult
+
+    def record(self, entry: dict[str, Any]) -> dict[str, Any]:
+        self.journal.append(entry)
+        self.entries.append(entry)
+        return entry
+
+    def fail(self, where: str, reason: str) -> None:
+        self.result.failed.append({"path": where, "reason": reason})
+
+    def unread(self, where: str, reason: str) -> None:
+        self.result.unread.append({"path": where, "reason": reason})
+
+
+class _Copies:
+    """This capture's file entries by absolute source path: their digests and checked copies."""
+
+    def __init__(self, case: Case, entries: list[dict[str, Any]]):
+        self.case = case
+        self.by_abs = {e["sighting"]["absolute"]: e for e in entries if e["kind"] == "file"}
+
+    def open(self, absolute: str) -> IO[bytes]:
+        entry = self.by_abs.get(absolute)
+        if entry is not None and entry["storage"] == "stored":
+            return open(self.case.root / entry["object"], "rb")
+        return open(absolute, "rb")
+
+    def sha256(self, absolute: str) -> str:
+        entry = self.by_abs.get(absolute)
+        return str(entry["sha256"]) if entry is not None else hash_file(absolute).sha256
+
+
+class _CaseFolderTree(FolderTree):
+    """A given folder, read from the case's copies of its files."""
+
+    def __init__(self, found_root: str, given: str, copies: _Copies):
+        self.copies = copies
+        super().__init__(found_root, label=given, hasher=lambda name: copies.sha256(str(self.path(name))))
+
+    def open(self, name: str) -> IO[bytes]:
+        if not self.exists(name):
+            raise KeyError(name)
+        return self.copies.open(str(self.path(name)))
+
+
+class _CaseFileTree(FileTree):
+    """A single given chat file; files it names next to it are captured when first asked for."""
+
+    def __init__(self, absolute: str, given: str, copies: _Copies, capture: Callable[[str], dict[str, Any]]):
+        self.copies = copies
+        self.given_dir = os.path.dirname(given)
+        super().__init__(absolute, label=given, hasher=self._hash)
+        self._capture = capture
+
+    def _hash(self, name: str) -> str:
+        absolute = str(self.path(name))
+        if absolute not in self.copies.by_abs:
+            self.copies.by_abs[absolute] = self._capture(os.path.join(self.given_dir, name))
+        return self.copies.sha256(absolute)
+
+    def open(self, name: str) -> IO[bytes]:
+        if not self.exists(name):
+            raise KeyError(name)
+        self.sha256(name)  # capture it first: parsers read the case's copy
+        return self.copies.open(str(self.path(name)))
+
+
+def capture_chats(session: ChatSession, given: list[str], found: list[Found]) -> None:
+    """Find chat exports among what was captured, capture zip members, write transcripts."""
+    copies = _Copies(session.case, session.entries)
+    with ExitStack() as stack:
+        for tree in _trees(session, given, found, copies, stack):
+            try:
+                detected = detect(tree)
+            except EvidenceKitError as exc:
+                session.unread(tree.label, f"could not be checked for chat exports: {exc.message}")
+                continue
+            if detected and isinstance(tree, ZipTree):
+                _capture_members(session, tree, found)
+            for one in detected:
+                _parse(session, tree, one)
+
+
+def _trees(
+    session: ChatSession, given: list[str], found: list[Found], copies: _Copies, stack: ExitStack
+) -> Iterator[FolderTree | ZipTree]:
+    for path in given:
+        absolute = os.path.abspath(path)
+        if os.path.isdir(absolute):
+            yield _CaseFolderTree(absolute, path, copies)
+        elif absolute in copies.by_abs and copies.by_abs[absolute]["media_type"] != ZIP_TYPE:
+            yield _CaseFileTree(absolute, path, copies, lambda name: _capture_next_to(session, name))
+    for item in found:
+        entry = copies.by_abs.get(item.absolute)
+        if item.kind == "file" and entry is not None and entry["media_type"] == ZIP_TYPE:
+            try:
+                zipped = ZipTree(copies.case.root / entry["object"] if entry["storage"] == "stored" else item.absolute)
+            except EvidenceKitError:
+                continue  # not a readable zip: it stays captured as it is
+            zipped.label = item.given
+            yield stack.enter_context(zipped)
+
+
+def _capture_next_to(session: ChatSession, given: str) -> dict[str, Any]:
+    entry = capture_file(session.case, Found("file", given, os.path.abspath(given)), session.ctx)
+    return session.record(entry)
+
+
+def _capture_members(session: ChatSession, tree: ZipTree, found: list[Found]) -> None:
+    container = next(f for f in found if f.given == tree.label)
+    for refused in tree.refused:
+        session.result.skipped.append({"path": f"{tree.label}: {refused['member']}", "reason": refused["reason"]})
+    for name in tree.names():
+        try:
+            entry = capture_member(session.case, container, tree, name, session.ctx)
+        except EvidenceKitError as exc:
+            session.fail(f"{tree.label}: {name}", exc.message)
+            continue
+        tree.set_sha256(name, session.record(entry)["sha256"])
+
+
+def _parse(session: ChatSession, tree: FolderTree | ZipTree, detected: Detected) -> None:
+    where = f"{tree.label}: {detected.main}"
+    try:
+        for chat in detected.parser.parse(tree, detected.main, session.options):
+            session.record(_write(session, tree, detected, chat))
+    except EvidenceKitError as exc:
+        session.unread(where, exc.message + _hint(exc))
+
+
+def _hint(exc: EvidenceKitError) -> str:
+    return f" ({exc.hint})" if exc.hint else ""
+
+
+def _write(session: ChatSession, tree: FolderTree | ZipTree, detected: Detected, chat: Any) -> dict[str, Any]:
+    case, ctx = session.case, session.ctx
+    temp = new_temp(case.root)
+    try:
+        with open(temp, "wb") as out:
+            written = write_transcript(out, detected.parser, tree, detected.main, chat)
+        digest = hash_file(temp)
+        relpath = place(case.root, temp, digest.sha256, relpath=derived_path(digest.sha256))
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    container = tree.path if isinstance(tree, ZipTree) else None
+    return {
+        "kind": "derived",
+        "derived_kind": "chat-transcript",
+        **digest.to_json(),
+        "object": relpath,
+        "parser": {"name": detected.parser.NAME, "version": detected.parser.VERSION},
+        "sources": sorted({tree.sha256(name) for name in written.files} | _container_sha(session, container)),
+        "export": {"given": tree.label, "main": detected.main, "zip": container is not None},
+        "options": _options_json(session.options),
+        "chat": written.summary,
+        "created": stamp(ctx.now),
+        "by": {"name": ctx.key.name, "fingerprint": ctx.key.public.fingerprint},
+    }
+
+
+def _container_sha(session: ChatSession, container: Any) -> set[str]:
+    if container is None:
+        return set()
+    for entry in session.entries:
+        if entry["kind"] == "file" and (entry.get("object") and session.case.root / entry["object"] == container):
+            return {str(entry["sha256"])}
+    return {hash_file(container).sha256}
+
+
+def _options_json(options: ParseOptions) -> dict[str, Any]:
+    result: dict[str, Any] = {"timezone": options.timezone, "timezone_from": options.timezone_from}
+    if options.date_order:
+        result["date_order"] = options.date_order
+    return result

@@ -1,0 +1,218 @@
+"""Read chats back: list them, and search their messages through an SQLite index.
+
+Invariants: the index (`index/chats.sqlite`, spec: docs/spec/case-layout.md §1) is derived
+from the signed transcripts only, never needed by `verify` and never evidence; it is built
+in a temporary file and renamed into place, and rebuilt whenever the manifest's list of
+transcripts differs from the one it was built from; reading never changes a transcript.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, time
+from pathlib import Path
+from typing import Any
+
+from dateutil import parser as dateparser
+
+from . import _canonical
+from . import case as layout
+from ._tz import parse_timezone
+from .case import Case
+from .chats._model import utc_text
+from .chats.transcript import read_transcript
+from .errors import InputError
+from .manifest import Manifest
+
+INDEX_FILE = "chats.sqlite"
+SCHEMA_VERSION = "1"
+_SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE messages(
+    row INTEGER PRIMARY KEY, chat TEXT NOT NULL, n INTEGER NOT NULL, utc TEXT,
+    sender TEXT, sender_id TEXT, text TEXT, attachments INTEGER NOT NULL, record TEXT NOT NULL);
+CREATE INDEX messages_time ON messages(utc, chat, n);
+CREATE INDEX messages_sender ON messages(sender);
+"""
+_FTS = "CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages', content_rowid='row', tokenize='unicode61 remove_diacritics 2')"
+
+
+def list_chats(case: Case | str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The chats read into this case, from the signed manifest (id, platform, title, counts, sources)."""
+    case = Case.coerce(case)
+    _, manifest = case.read_manifest()
+    return [_chat_row(entry) for entry in manifest.get("derived", []) if entry["kind"] == "chat-transcript"]
+
+
+def _chat_row(entry: dict[str, Any]) -> dict[str, Any]:
+    chat = entry.get("chat", {})
+    return {
+        "id": entry["id"],
+        "platform": chat.get("platform"),
+        "title": chat.get("title"),
+        "messages": chat.get("messages", 0),
+        "first": chat.get("first"),
+        "last": chat.get("last"),
+        "problems": chat.get("problems", 0),
+        "parser": entry["parser"],
+        "sha256": entry["sha256"],
+        "sources": entry["sources"],
+        "export": entry.get("export", {}),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class MessageQuery:
+    """What `messages()` selects; every field is optional and they combine with AND."""
+
+    chat: str | None = None
+    sender: str | None = None
+    since: str | None = None
+    until: str | None = None
+    contains: str | None = None
+    with_attachments: bool = False
+
+
+def list_messages(
+    case: Case | str | os.PathLike[str], query: MessageQuery = MessageQuery()
+) -> Iterator[dict[str, Any]]:
+    """Yield matching messages in time order (messages without a time last), each with `chat`
+    (its transcript id) and attachments' item ids (`item`) added. Builds the index if needed."""
+    case = Case.coerce(case)
+    _, manifest = case.read_manifest()
+    where, params = _where(query, manifest)
+    items = {item["sha256"]: item["id"] for item in manifest["items"]}
+    with contextlib.closing(_connect(case, manifest)) as db:
+        rows = db.execute(f"SELECT chat, record FROM messages WHERE {where} ORDER BY utc IS NULL, utc, chat, n", params)
+        for chat_id, record in rows:
+            yield _with_items(chat_id, _canonical.loads(record.encode("utf-8")), items)
+
+
+def _with_items(chat_id: str, record: dict[str, Any], items: dict[str, str]) -> dict[str, Any]:
+    for attachment in record.get("attachments", ()):
+        if attachment.get("sha256") in items:
+            attachment["item"] = items[attachment["sha256"]]
+    return {"chat": chat_id, **record}
+
+
+def _where(query: MessageQuery, manifest: Manifest) -> tuple[str, list[Any]]:
+    zone = manifest["case"]["timezone"]
+    clauses, params = ["1"], []
+    if query.chat:
+        clauses.append("chat = ?")
+        params.append(query.chat)
+    if query.sender:
+        clauses.append("(sender LIKE ? OR sender_id = ?)")
+        params += [f"%{query.sender}%", query.sender]
+    if query.since:
+        clauses.append("utc >= ?")
+        params.append(parse_when(query.since, zone, end=False))
+    if query.until:
+        clauses.append("utc <= ?")
+        params.append(parse_when(query.until, zone, end=True))
+    if query.with_attachments:
+        clauses.append("attachments > 0")
+    if query.contains:
+        clauses.append("row IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)")
+        params.append('"' + query.contains.replace('"', '""') + '"')
+    return " AND ".join(clauses), params
+
+
+def parse_when(text: str, zone: str, *, end: bool) -> str:
+    """A date or time as people type it (`2023-08-01`, `1 Aug 2023 9pm`), read in the case's
+    zone when it names none, as UTC text; a bare date as `until` means the end of that day."""
+    default = datetime.combine(datetime.now().date(), time.max if end else time.min)
+    try:
+        moment = dateparser.parse(text, default=default)
+    except (ValueError, OverflowError) as exc:
+        raise InputError(
+            f"cannot read {text!r} as a date or time", hint="write it as 2023-08-01 or '2023-08-01 21:30'"
+        ) from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=parse_timezone(zone))
+    return utc_text(moment)
+
+
+def index_path(case: Case) -> Path:
+    """Where the case's search index is."""
+    return case.path(layout.INDEX, INDEX_FILE)
+
+
+def _fingerprint(manifest: Manifest) -> str:
+    listed = [[e["id"], e["sha256"]] for e in manifest.get("derived", [])]
+    return hashlib.sha256(_canonical.dumps([SCHEMA_VERSION, listed])).hexdigest()
+
+
+def ensure_index(case: Case, manifest: Manifest) -> Path:
+    """The index path, (re)built first if it is missing or was built from other transcripts."""
+    path = index_path(case)
+    with contextlib.suppress(sqlite3.Error, OSError):
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            found = db.execute("SELECT value FROM meta WHERE key = 'transcripts'").fetchone()
+        if found and found[0] == _fingerprint(manifest):
+            return path
+    return reindex(case)
+
+
+def _connect(case: Case, manifest: Manifest) -> sqlite3.Connection:
+    """A read connection to an up-to-date index; in memory when the case folder is read-only
+    (never a copy of the messages in the system's temporary folder)."""
+    try:
+        return sqlite3.connect(f"file:{ensure_index(case, manifest)}?mode=ro", uri=True)
+    except OSError:
+        db = sqlite3.connect(":memory:")
+        _build(db, case, manifest)
+        return db
+
+
+def reindex(case: Case | str | os.PathLike[str]) -> Path:
+    """Rebuild the search index from the case's transcripts; return its path."""
+    case = Case.coerce(case)
+    _, manifest = case.read_manifest()
+    path = index_path(case)
+    path.parent.mkdir(exist_ok=True)
+    temp = path.with_name(f".{INDEX_FILE}.{os.getpid()}.tmp")
+    temp.unlink(missing_ok=True)
+    try:
+        with contextlib.closing(sqlite3.connect(temp)) as db:
+            _build(db, case, manifest)
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+    return path
+
+
+def _build(db: sqlite3.Connection, case: Case, manifest: Manifest) -> None:
+    db.executescript(_SCHEMA)
+    db.execute(_FTS)
+    for entry in manifest.get("derived", []):
+        with open(case.root / entry["object"], "rb") as stream:
+            db.executemany(
+                "INSERT INTO messages(chat, n, utc, sender, sender_id, text, attachments, record) VALUES (?,?,?,?,?,?,?,?)",
+                _rows(entry["id"], read_transcript(stream, path=entry["object"])),
+            )
+    db.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
+    db.execute("INSERT INTO meta VALUES ('transcripts', ?)", (_fingerprint(manifest),))
+    db.commit()
+
+
+def _rows(chat_id: str, records: Iterator[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
+    for record in records:
+        if record.get("kind") != "message":
+            continue
+        sender = record.get("from", {})
+        yield (
+            chat_id,
+            record["n"],
+            record.get("time", {}).get("utc"),
+            sender.get("name"),
+            sender.get("id"),
+            record.get("text"),
+            len(record.get("attachments", ())),
+            _canonical.dumps(record).decode("utf-8"),
+        )

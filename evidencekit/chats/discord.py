@@ -1,0 +1,367 @@
+"""DiscordChatExporter JSON (format reference §5) → `Chat`.
+
+Invariants: every time is read from the ISO-8601 timestamp with its offset (explicit); each
+message's snowflake id is checked against its timestamp and a disagreement is a problem, never
+a correction; a truncated or damaged file yields the messages before the damage plus a problem;
+an attachment exported only as a web link is `not-included`, never fetched.
+
+The helpers above `NAME` are shared with the `meta` and `signal` parsers (reading heads, tolerant
+JSON, attachment kinds); they belong in `_model.py` and live here until it can be changed.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ._model import (
+    Chat,
+    ExportTree,
+    Message,
+    ParseOptions,
+    Problems,
+    assumed_time,
+    attachment,
+    explicit_time,
+    not_included,
+    prune,
+    time_header,
+    utc_text,
+)
+
+HEAD_SIZE = 64 * 1024
+WEB_ONLY = "only a web link was exported; the file was not downloaded"
+_KINDS = {
+    "photo": ("jpg", "jpeg", "png", "webp", "heic", "heif", "bmp", "tif", "tiff", "svg", "apng"),
+    "video": ("mp4", "mov", "m4v", "mkv", "webm", "avi", "3gp", "mpeg", "qt"),
+    "audio": ("mp3", "m4a", "aac", "ogg", "oga", "opus", "wav", "flac", "amr"),
+    "gif": ("gif",),
+}
+_KIND_OF_EXTENSION = {ext: kind for kind, exts in _KINDS.items() for ext in exts}
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def read_head(tree: ExportTree, name: str, size: int = HEAD_SIZE) -> str:
+    """The first `size` bytes of a file as text (BOM skipped, bad bytes replaced), for detection."""
+    with tree.open(name) as stream:
+        return stream.read(size).decode("utf-8-sig", errors="replace")
+
+
+def read_text(tree: ExportTree, name: str, problems: Problems) -> str:
+    """A whole file as text (BOM skipped); bytes that are not UTF-8 are replaced and reported."""
+    with tree.open(name) as stream:
+        data = stream.read()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        problems.add(
+            name, f"the file is not valid UTF-8 (first bad byte at offset {exc.start}); bad bytes read as U+FFFD"
+        )
+        return data.decode("utf-8-sig", errors="replace")
+
+
+def kind_from_name(name: str) -> str:
+    """The §7 attachment kind a file name's extension suggests (`file` when it says nothing)."""
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return _KIND_OF_EXTENSION.get(extension, "file")
+
+
+def is_web_link(url: str) -> bool:
+    return url.startswith(("http://", "https://"))
+
+
+@dataclass
+class JsonDocument:
+    """A JSON object read as far as it is readable: its members, its `messages` array apart."""
+
+    members: dict[str, Any] = field(default_factory=dict)
+    messages: list[Any] = field(default_factory=list)
+    problem: str | None = None  # why and where reading stopped early
+    line: int | None = None
+
+
+class _Cursor:
+    def __init__(self, text: str):
+        self.text = text
+        self.pos = 0
+
+    def take(self, char: str) -> bool:
+        self.pos = _WHITESPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]
+        if self.text.startswith(char, self.pos):
+            self.pos += 1
+            return True
+        return False
+
+    def value(self) -> Any:
+        self.pos = _WHITESPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]
+        value, self.pos = _DECODER.raw_decode(self.text, self.pos)
+        return value
+
+    def at_end(self) -> bool:
+        self.pos = _WHITESPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]
+        return self.pos >= len(self.text)
+
+    def separator(self, close: str) -> bool:
+        """True after a comma, False after `close`; anything else is damage."""
+        if self.take(","):
+            return True
+        if self.take(close):
+            return False
+        raise ValueError(f"expected ',' or '{close}'")
+
+
+def _read_members(cursor: _Cursor, document: JsonDocument) -> None:
+    if not cursor.take("{"):
+        raise ValueError("the file does not start with a JSON object")
+    more = not cursor.take("}")
+    while more:
+        key = cursor.value()
+        if not isinstance(key, str) or not cursor.take(":"):
+            raise ValueError("expected a member name and ':'")
+        if key == "messages" and cursor.take("["):
+            more_messages = not cursor.take("]")
+            while more_messages:
+                document.messages.append(cursor.value())
+                more_messages = cursor.separator("]")
+        else:
+            document.members[key] = cursor.value()
+        more = cursor.separator("}")
+    if not cursor.at_end():
+        raise ValueError("there is more data after the JSON object")
+
+
+def read_json_document(text: str) -> JsonDocument:
+    """Read a JSON export object member by member, so that a truncated or damaged file still
+    gives every message before the damage (reported in `problem`), and never raises."""
+    cursor = _Cursor(text)
+    document = JsonDocument()
+    try:
+        _read_members(cursor, document)
+    except ValueError as exc:  # json.JSONDecodeError is a ValueError
+        document.line = text.count("\n", 0, cursor.pos) + 1
+        why = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        document.problem = (
+            f"the JSON cannot be read past line {document.line} ({why}): the export is truncated or damaged; "
+            f"the {len(document.messages)} messages before that point were read"
+        )
+    return document
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+NAME = "discordchatexporter-json"
+VERSION = "1"
+PLATFORM = "discord"
+
+# MessageKind.IsSystemNotification in DiscordChatExporter: these are events, the rest messages.
+_SYSTEM_KINDS = {
+    "RecipientAdd",
+    "RecipientRemove",
+    "Call",
+    "ChannelNameChange",
+    "ChannelIconChange",
+    "ChannelPinnedMessage",
+    "GuildMemberJoin",
+    "ThreadCreated",
+}
+_CHAT_TYPES = {"DirectTextChat": "personal", "DirectGroupTextChat": "group", "GuildNews": "channel"}
+_DISCORD_EPOCH_MS = 1_420_070_400_000
+_SNOWFLAKE_TOLERANCE_S = 5
+_SIGNATURE = (r'"guild"\s*:\s*\{', r'"channel"\s*:\s*\{', r'"messages"\s*:\s*\[')
+
+
+def detect(tree: ExportTree) -> list[str]:
+    """JSON files whose top-level object has `guild` and `channel` objects and a `messages` array."""
+    return [
+        name
+        for name in tree.names()
+        if name.lower().endswith(".json")
+        and (head := read_head(tree, name)).lstrip().startswith("{")
+        and all(re.search(pattern, head) for pattern in _SIGNATURE)
+    ]
+
+
+def parse(tree: ExportTree, main: str, options: ParseOptions) -> Iterator[Chat]:
+    """One `Chat`: the channel of one DiscordChatExporter JSON file."""
+    problems = Problems()
+    document = read_json_document(read_text(tree, main, problems))
+    if document.problem:
+        problems.add(main, document.problem, line=document.line or 0)
+    declared = document.members.get("messageCount")
+    if isinstance(declared, int) and not document.problem and declared != len(document.messages):
+        problems.add(main, f"the file says messageCount {declared} but holds {len(document.messages)} messages")
+    yield Chat(
+        header=_header(document, options),
+        messages=_messages(tree, main, document.messages, options, problems),
+        scope=f"{main}_Files/",  # DCE's default media folder: "<output file>_Files/"
+        support={main},
+        problems=problems,
+    )
+
+
+def _header(document: JsonDocument, options: ParseOptions) -> dict[str, Any]:
+    guild = as_dict(document.members.get("guild"))
+    channel = as_dict(document.members.get("channel"))
+    kind = str(channel.get("type") or "")
+    chat_type = _CHAT_TYPES.get(kind, "group" if kind.startswith("Guild") else "unknown")
+    facts = {
+        "export": "DiscordChatExporter JSON",
+        "guild": prune({"id": _text(guild.get("id")), "name": guild.get("name")}),
+        "category": channel.get("category"),
+        "topic": channel.get("topic"),
+        "exported_at": document.members.get("exportedAt"),
+        "date_range": prune(as_dict(document.members.get("dateRange"))),
+        "message_count": document.members.get("messageCount"),
+    }
+    return {
+        "platform": PLATFORM,
+        "title": channel.get("name"),
+        "type": chat_type,
+        "platform_type": kind,
+        "id": _text(channel.get("id")),
+        "time": time_header(options, explicit=True),
+        "facts": prune(facts),
+    }
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _messages(
+    tree: ExportTree, main: str, raws: list[Any], options: ParseOptions, problems: Problems
+) -> Iterator[Message]:
+    seen: set[str] = set()
+    for index, raw in enumerate(raws):
+        notes: list[str] = []
+        if isinstance(raw, dict):
+            message = _message(tree, posixpath.dirname(main), raw, options, notes)
+            if (message_id := message["id"]) is not None:
+                if message_id in seen:
+                    notes.append(f"the message id {message_id} appears more than once in the file")
+                seen.add(message_id)
+        else:
+            notes.append("this entry of the messages array is not a JSON object")
+            message = {"type": "unparsed", "text": json.dumps(raw, ensure_ascii=False)}
+        for note in notes:
+            problems.add(main, note, index=index)
+        yield message | {"source": {"file": main, "index": index}, "problems": notes}
+
+
+def _message(tree: ExportTree, folder: str, raw: dict[str, Any], options: ParseOptions, notes: list[str]) -> Message:
+    kind = str(raw.get("type") or "Default")
+    message_id = _text(raw.get("id"))
+    author = as_dict(raw.get("author"))
+    moment = _parse_iso(raw.get("timestamp"))
+    reference = as_dict(raw.get("reference"))
+    message = {
+        "id": message_id,
+        "type": "event" if kind in _SYSTEM_KINDS else "message",
+        "event": kind if kind in _SYSTEM_KINDS else None,
+        "time": _time(moment, raw.get("timestamp"), options, notes),
+        "from": prune({"name": author.get("nickname") or author.get("name"), "id": _text(author.get("id"))}),
+        "text": _clean(raw.get("content"), notes),
+        "edited": _edited(raw.get("timestampEdited"), options, notes),
+        "reply_to": _text(reference.get("messageId")) if kind != "ChannelPinnedMessage" else None,
+        "reactions": [entry for item in as_list(raw.get("reactions")) for entry in _reactions(as_dict(item))],
+        "attachments": _attachments(tree, folder, raw),
+    }
+    if moment is not None and moment.tzinfo is not None:
+        notes.extend(_snowflake_check(message_id, moment))
+    return message
+
+
+def _parse_iso(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _time(moment: datetime | None, text: Any, options: ParseOptions, notes: list[str]) -> dict[str, Any] | None:
+    if text is None:
+        notes.append("the message has no timestamp")
+        return None
+    if moment is None:
+        notes.append(f"the timestamp {text!r} cannot be read")
+        return {"text": str(text)}
+    if moment.tzinfo is not None:
+        return explicit_time(moment, text)
+    time, problem = assumed_time(moment, text, options)
+    notes.append(problem or f"the timestamp {text} has no UTC offset; it was read in {options.timezone}")
+    return time | {"basis": "assumed"}
+
+
+def _edited(text: Any, options: ParseOptions, notes: list[str]) -> dict[str, Any] | None:
+    return None if text is None else _time(_parse_iso(text), text, options, notes)
+
+
+def _clean(text: Any, notes: list[str]) -> str | None:
+    """The text, with unpaired UTF-16 surrogates (a damaged emoji escape) shown as U+FFFD."""
+    if not isinstance(text, str):
+        return None
+    if _LONE_SURROGATE.search(text):
+        notes.append("the text holds an unpaired UTF-16 surrogate escape (a broken emoji); shown as U+FFFD")
+        return _LONE_SURROGATE.sub("\ufffd", text)
+    return text
+
+
+def _snowflake_check(message_id: str | None, moment: datetime) -> list[str]:
+    """Discord ids encode their creation time; a timestamp far from it was not written by Discord."""
+    if not message_id or not message_id.isdigit():
+        return []
+    created_ms = (int(message_id) >> 22) + _DISCORD_EPOCH_MS
+    stamped_ms = round(moment.timestamp() * 1000)
+    if abs(created_ms - stamped_ms) <= _SNOWFLAKE_TOLERANCE_S * 1000:
+        return []
+    created = utc_text(datetime.fromtimestamp(created_ms / 1000, UTC))
+    return [
+        f"the message id {message_id} encodes the time {created}, which disagrees with its timestamp "
+        f"{utc_text(moment)}: the export may have been altered"
+    ]
+
+
+def _reactions(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """One entry per reacting user where the export lists them (newer DCE), else one with the count."""
+    emoji = as_dict(raw.get("emoji"))
+    name = emoji.get("name") or emoji.get("code") or ""
+    shown = f":{name}:" if emoji.get("id") else name  # custom server emoji have an id and a word for a name
+    users = [as_dict(user) for user in as_list(raw.get("users"))]
+    if users:
+        return [prune({"emoji": shown, "by": user.get("nickname") or user.get("name")}) for user in users]
+    return [prune({"emoji": shown, "count": raw.get("count")})]
+
+
+def _attachments(tree: ExportTree, folder: str, raw: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for item in as_list(raw.get("attachments")):
+        item = as_dict(item)
+        name = item.get("fileName") or ""
+        found.append(_file(tree, folder, item.get("url") or "", kind_from_name(name), name))
+    for item in as_list(raw.get("stickers")):
+        item = as_dict(item)
+        found.append(_file(tree, folder, item.get("sourceUrl") or "", "sticker", item.get("name") or ""))
+    return found
+
+
+def _file(tree: ExportTree, folder: str, url: str, kind: str, name: str) -> dict[str, Any]:
+    """With `--media`, DCE writes the path relative to the JSON file's folder (OS separators)."""
+    if not url:
+        return {"kind": kind, "name": name, "status": "missing"}
+    if is_web_link(url):
+        return not_included(kind, WEB_ONLY, name=name or url)
+    path = posixpath.normpath(posixpath.join(folder, url.replace("\\", "/")))
+    return attachment(tree, path, kind, name=name or None)
