@@ -19,6 +19,7 @@ from evidencekit import chatindex
 from evidencekit.chats.transcript import read_transcript
 from evidencekit.manifest import derived_path
 
+from .chatkit import real_export
 from .conftest import png_bytes
 from .test_cli import run
 
@@ -236,3 +237,36 @@ def test_command_line_chats_messages_and_exit_code_for_unread(home: Path, tmp_pa
     plain = run("messages", "--case", str(folder), "--with-attachments")
     assert plain.returncode == 0 and "E0003" in plain.stdout or "E0002" in plain.stdout
     assert run("reindex", "--case", str(folder)).returncode == 0
+
+
+def test_every_real_export_sample_is_captured_and_read(
+    case: ek.Case, key: ek.SigningKey, now: datetime
+) -> None:
+    """The whole ../shared/real-exports tree in one capture: every file becomes an item, every
+    export a verified transcript, and the three WhatsApp files whose dates cannot tell the
+    day from the month are kept but not read until the order is given."""
+    root = real_export(".")
+    result = ek.capture(case, [root], key=key, now=now)
+    undecided = sorted(Path(row["path"].split(": ", 1)[1]).name for row in result.unread)
+    assert undecided == ["4A_11M.txt", "WhatsApp Chat with Group Chat XXX Android.txt", "_chat 3.txt"]
+    assert all("--date-order" in row["reason"] for row in result.unread)
+    assert not result.failed
+    files = [p for p in root.rglob("*") if p.is_file()]
+    _, manifest = case.read_manifest()
+    sighted = {s["absolute"] for item in manifest["items"] for s in item["sightings"] if "member" not in s}
+    assert sighted == {str(p.absolute()) for p in files}
+    platforms = {chat["platform"] for chat in result.chats}
+    # the one Signal sample is a lone .txt in the "[yyyy-mm-dd, HH:MM] Name: text" form, which a
+    # WhatsApp export can also have: read as WhatsApp (signal-export folders: test_chat_signal.py)
+    assert platforms == {"whatsapp", "telegram", "instagram", "messenger", "discord"}
+    items = {item["sha256"] for item in manifest["items"]}
+    for chat in result.chats:
+        records = transcript_records(case, chat["id"])
+        linked = [a for m in records[1:-1] for a in m.get("attachments", ()) if a["status"] == "linked"]
+        assert all(a["sha256"] in items for a in linked)
+        assert records[-1]["messages"] == chat["messages"] == len(records) - 2
+    assert ek.verify(case).ok
+
+    for row, order in zip(sorted(result.unread, key=lambda r: Path(r["path"]).name), ("mdy", "mdy", "mdy")):
+        again = ek.capture(case, [root / row["path"].split(": ", 1)[1]], key=key, now=now, date_order=order)
+        assert again.chats and not again.unread
