@@ -30,6 +30,7 @@ from .errors import EvidenceKitError
 from .manifest import derived_path
 
 ZIP_TYPE = "application/zip"
+SHOWN_PROBLEMS = 20  # reading problems listed in the capture result (all are in the transcript)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +198,7 @@ def _write(session: ChatSession, tree: FolderTree | ZipTree, detected: Detected,
         "export": {"given": tree.label, "main": detected.main, "zip": container is not None},
         "options": _options_json(session.options),
         "chat": written.summary,
+        "problem_list": chat.problems.first[:SHOWN_PROBLEMS],
         "created": stamp(ctx.now),
         "by": {"name": ctx.key.name, "fingerprint": ctx.key.public.fingerprint},
     }

@@ -43,6 +43,11 @@ def capture_result(data: dict[str, Any], as_json: bool) -> None:
         state = "read" if row["new"] else "already read"
         found = f"{row['messages']} message(s)" + (f", {row['problems']} problem(s) noted" if row["problems"] else "")
         ui.say(f"{row['id']}\tchat {state}: {row['platform']} {row.get('title', '(no title)')!r}: {found}")
+        for problem in row["problem_list"][:5]:
+            where = next((f"{k} {problem[k]}" for k in ("line", "index", "element") if k in problem), "")
+            ui.say(f"   problem: {problem['file']}{', ' + where if where else ''}: {problem['message']}")
+        if row["problems"] > 5:
+            ui.say(f"   … every problem is listed at the end of transcript {row['id']} (`evidencekit chats --json`)")
     for row in data["unread"]:
         ui.say(f"chat captured but NOT read: {row['path']}: {row['reason']}")
     for row in data["failed"]:

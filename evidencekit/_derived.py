@@ -29,4 +29,5 @@ def apply_derived(manifest: Manifest, entry: dict[str, Any]) -> dict[str, Any]:
         new = True
     else:
         new = False
-    return {"id": existing["id"], "new": new, "sha256": existing["sha256"], **existing.get("chat", {})}
+    summary = {"id": existing["id"], "new": new, "sha256": existing["sha256"], **existing.get("chat", {})}
+    return summary | {"problem_list": entry.get("problem_list", [])}

@@ -26,7 +26,7 @@ from ._tz import parse_timezone
 from .case import Case
 from .chats._model import utc_text
 from .chats.transcript import read_transcript
-from .errors import InputError
+from .errors import EvidenceKitError, InputError
 from .manifest import Manifest
 
 INDEX_FILE = "chats.sqlite"
@@ -46,12 +46,30 @@ def list_chats(case: Case | str | os.PathLike[str]) -> list[dict[str, Any]]:
     """The chats read into this case, from the signed manifest (id, platform, title, counts, sources)."""
     case = Case.coerce(case)
     _, manifest = case.read_manifest()
-    return [_chat_row(entry) for entry in manifest.get("derived", []) if entry["kind"] == "chat-transcript"]
+    return [_chat_row(case, entry) for entry in manifest.get("derived", []) if entry["kind"] == "chat-transcript"]
 
 
-def _chat_row(entry: dict[str, Any]) -> dict[str, Any]:
+def _end_line(path: Path) -> dict[str, Any]:
+    """The transcript's last line (its counts and problems), read from the end of the file."""
+    with open(path, "rb") as stream:
+        size = stream.seek(0, os.SEEK_END)
+        chunk, start = b"", size
+        while start > 0 and chunk.count(b"\n") < 2:
+            start = max(0, start - (1 << 16))
+            stream.seek(start)
+            chunk = stream.read(size - start)
+    record = _canonical.loads(chunk.rstrip(b"\n").rsplit(b"\n", 1)[-1], what="transcript end line", path=str(path))
+    return record if isinstance(record, dict) and record.get("kind") == "end" else {}
+
+
+def _chat_row(case: Case, entry: dict[str, Any]) -> dict[str, Any]:
     chat = entry.get("chat", {})
+    try:
+        problem_list = _end_line(case.root / entry["object"]).get("problems", {}).get("first", [])
+    except (OSError, EvidenceKitError):
+        problem_list = []  # a missing or damaged transcript: `verify` says so
     return {
+        "problem_list": problem_list,
         "id": entry["id"],
         "platform": chat.get("platform"),
         "title": chat.get("title"),

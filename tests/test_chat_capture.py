@@ -270,3 +270,48 @@ def test_every_real_export_sample_is_captured_and_read(
     for row, order in zip(sorted(result.unread, key=lambda r: Path(r["path"]).name), ("mdy", "mdy", "mdy")):
         again = ek.capture(case, [root / row["path"].split(": ", 1)[1]], key=key, now=now, date_order=order)
         assert again.chats and not again.unread
+
+
+def test_hostile_zip_members_are_refused_and_the_rest_goes_in(
+    case: ek.Case, tmp_path: Path, key: ek.SigningKey, now: datetime
+) -> None:
+    archive = whatsapp_zip(tmp_path / "chat.zip")
+    with zipfile.ZipFile(archive, "a") as zf:
+        zf.writestr("../escape.txt", "outside")
+        zf.writestr("/etc/absolute.txt", "absolute")
+        zf.writestr("C:/drive.txt", "drive")
+        bomb = zipfile.ZipInfo("bomb.bin")
+        zf.writestr(bomb, b"\0" * (8 << 20), compress_type=zipfile.ZIP_DEFLATED)
+    result = ek.capture(case, [archive], key=key, now=now)
+    refused = sorted(row["path"].split(": ", 1)[1] for row in result.skipped)
+    assert refused == ["../escape.txt", "/etc/absolute.txt", "C:/drive.txt", "bomb.bin"]
+    assert result.chats and not result.failed
+    names = {s["member"]["path"] for item in case.read_manifest()[1]["items"] for s in item["sightings"] if "member" in s}
+    assert names == {"_chat.txt", "00000002-PHOTO-2023-08-23-21-01-10.jpg"}
+    assert not (tmp_path / "escape.txt").exists() and not (case.root.parent / "escape.txt").exists()
+    assert ek.verify(case).ok
+
+
+def test_a_truncated_export_is_kept_and_read_as_far_as_it_goes(
+    case: ek.Case, tmp_path: Path, key: ek.SigningKey, now: datetime
+) -> None:
+    export = telegram_export(tmp_path / "export")
+    data = (export / "result.json").read_bytes()
+    (export / "result.json").write_bytes(data[: data.index(b'"id": 3')])  # cut inside the third message
+    result = ek.capture(case, [export], key=key, now=now)
+    chat = result.chats[0]
+    assert chat["messages"] == 2 and chat["problems"] >= 1
+    assert chat["problem_list"][0]["file"] == "result.json"
+    listed = chatindex.list_chats(case)[0]
+    assert listed["problem_list"] == chat["problem_list"]
+    assert ek.verify(case).ok
+
+
+def test_json_that_is_not_a_chat_is_an_ordinary_item(
+    case: ek.Case, tmp_path: Path, key: ek.SigningKey, now: datetime
+) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "settings.json").write_text('{"messages": "none here", "volume": 3}')
+    (tmp_path / "in" / "notes.txt").write_text("12/03/2026 met at the station\n")
+    result = ek.capture(case, [tmp_path / "in"], key=key, now=now)
+    assert len(result.items) == 2 and not result.chats and not result.unread
