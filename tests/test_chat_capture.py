@@ -239,9 +239,7 @@ def test_command_line_chats_messages_and_exit_code_for_unread(home: Path, tmp_pa
     assert run("reindex", "--case", str(folder)).returncode == 0
 
 
-def test_every_real_export_sample_is_captured_and_read(
-    case: ek.Case, key: ek.SigningKey, now: datetime
-) -> None:
+def test_every_real_export_sample_is_captured_and_read(case: ek.Case, key: ek.SigningKey, now: datetime) -> None:
     """The whole ../shared/real-exports tree in one capture: every file becomes an item, every
     export a verified transcript, and the three WhatsApp files whose dates cannot tell the
     day from the month are kept but not read until the order is given."""
@@ -286,7 +284,9 @@ def test_hostile_zip_members_are_refused_and_the_rest_goes_in(
     refused = sorted(row["path"].split(": ", 1)[1] for row in result.skipped)
     assert refused == ["../escape.txt", "/etc/absolute.txt", "C:/drive.txt", "bomb.bin"]
     assert result.chats and not result.failed
-    names = {s["member"]["path"] for item in case.read_manifest()[1]["items"] for s in item["sightings"] if "member" in s}
+    names = {
+        s["member"]["path"] for item in case.read_manifest()[1]["items"] for s in item["sightings"] if "member" in s
+    }
     assert names == {"_chat.txt", "00000002-PHOTO-2023-08-23-21-01-10.jpg"}
     assert not (tmp_path / "escape.txt").exists() and not (case.root.parent / "escape.txt").exists()
     assert ek.verify(case).ok
