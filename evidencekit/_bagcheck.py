@@ -152,8 +152,10 @@ class _Check:
         payload = name.startswith("data/")
         wanted = set(algorithms) | ({"sha256", "sha1", "md5"} if payload else set())
         groups = tuple(g for g in (("sha512",), ("md5",), ("sha256", "sha1")) if wanted & set(g))
+        # payload digests are compared with the manifests, which supersedes the zip's CRC-32
+        opener = self.source.open_to_hash if payload else self.source.open
         try:
-            with self.source.open(name) as stream:
+            with opener(name) as stream:
                 digests, size = stream_hashes(stream, groups=groups, progress=self.progress if payload else None)
         except (OSError, EvidenceKitError, NotImplementedError, RuntimeError, *DAMAGED) as exc:
             self._unreadable(name, exc)

@@ -4,7 +4,9 @@ Invariants: nothing is extracted or written. `_fs.safe_relpath` alone decides wh
 is safe. An entry whose name is unsafe, duplicated, colliding with another after NFC and case
 folding (or naming both a file and a folder), a symbolic link or other special file, encrypted,
 or outside the bag's single top folder is listed in `bad` and never opened; every other regular
-file is reachable by its path relative to the bag top.
+file is reachable by its path relative to the bag top. zipfile's CRC-32 check is skipped only
+for stored members opened with `open_to_hash`, whose digests the caller compares with a manifest
+(spec package §5).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import re
 import shutil
 import stat
+import struct
 import unicodedata
 import zipfile
 import zlib
@@ -32,6 +35,8 @@ if TYPE_CHECKING:
 CHUNK = 1 << 20
 #: What zipfile raises when a member's stored bytes are damaged (bad CRC, bad deflate data, truncated).
 DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError)
+#: A zip local file header (APPNOTE 4.3.7): signature, versions, flags, method, time, date, CRC, sizes, name and extra lengths.
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")
 _BAG_MARKERS = re.compile(r"bagit\.txt|data|(tag)?manifest-[^/]+\.txt")
 
 
@@ -55,6 +60,10 @@ class Source(Protocol):
     def size(self, relpath: str) -> int: ...
 
     def open(self, relpath: str) -> BinaryIO: ...
+
+    def open_to_hash(self, relpath: str) -> BinaryIO:
+        """Like `open`, for bytes whose digests the caller compares with a manifest (no CRC-32 check)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -166,8 +175,61 @@ class ZipSource:
     def open(self, relpath: str) -> BinaryIO:
         return cast(BinaryIO, self._zip.open(self._files[relpath]))
 
+    def open_to_hash(self, relpath: str) -> BinaryIO:
+        """A stored member read straight from the zip file, without zipfile's copies and CRC-32 check.
+
+        Only for bytes whose SHA-256 or SHA-512 the caller compares with a manifest: that
+        comparison finds every change the CRC-32 would (spec package §5). Deflated members
+        (tag files) go through zipfile as usual.
+        """
+        info = self._files[relpath]
+        if info.compress_type != zipfile.ZIP_STORED or info.compress_size != info.file_size:
+            return self.open(relpath)
+        fd = self._zip.fp.fileno()  # type: ignore[union-attr]
+        return cast(BinaryIO, _StoredMember(fd, _data_offset(fd, info), info.file_size))
+
     def close(self) -> None:
         self._zip.close()
+
+
+def _data_offset(fd: int, info: zipfile.ZipInfo) -> int:
+    """Where a member's bytes start, after its local header, which must name the same entry."""
+    header = os.pread(fd, _LOCAL_HEADER.size, info.header_offset)
+    if len(header) != _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"{info.orig_filename}: bad local header")
+    fields: tuple[int, ...] = _LOCAL_HEADER.unpack(header)[-2:]
+    name_length, extra_length = fields
+    start = info.header_offset + _LOCAL_HEADER.size
+    name = os.pread(fd, name_length, start).decode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace")
+    if name != info.orig_filename:
+        raise zipfile.BadZipFile(f"{info.orig_filename}: the local header names {name!r}")
+    return start + name_length + extra_length
+
+
+class _StoredMember(io.RawIOBase):
+    """`size` bytes of an open file from `start`, read with `pread` into the caller's buffer (the file offset is untouched)."""
+
+    def __init__(self, fd: int, start: int, size: int):
+        self._fd, self._offset, self._left = fd, start, size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")[: self._left]
+        if not view:
+            return 0
+        if hasattr(os, "preadv"):
+            count = os.preadv(self._fd, [view], self._offset)
+        else:
+            data = os.pread(self._fd, len(view), self._offset)
+            count = len(data)
+            view[:count] = data
+        if not count:
+            raise EOFError("the zip file ends inside this member")
+        self._offset += count
+        self._left -= count
+        return count
 
 
 def _disk_entry_problem(entry: os.DirEntry[str], relpath: str) -> str | None:
@@ -239,6 +301,9 @@ class FolderSource:
 
     def size(self, relpath: str) -> int:
         return self._files[relpath][1]
+
+    def open_to_hash(self, relpath: str) -> BinaryIO:
+        return self.open(relpath)
 
     def open(self, relpath: str) -> BinaryIO:
         flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)

@@ -210,36 +210,44 @@ def _publish(tmp: Path, out: Path, *, overwrite: bool) -> None:
     os.unlink(tmp)
 
 
-class _HashingWriter(io.RawIOBase):
-    """A write-only, unseekable stream that hashes every byte on its way to the file.
+class _WindowedWriter(io.RawIOBase):
+    """A seekable write stream that pushes finished 64 MiB windows of the file to disk early.
 
-    Unseekable on purpose: `zipfile` then writes each entry once, front to back (with a data
-    descriptor instead of seeking back to patch the header), so the zip's SHA-256 comes for
-    free and finished windows can be pushed to disk while the rest is written.
+    Seekable on purpose: `zipfile` then writes each entry's header, its bytes, and seeks back
+    to put the real CRC-32 and sizes into the header, so entries need no data descriptor
+    (which streaming readers refuse on stored entries: spec package §1), and the bytes are
+    still read and written once. Windows already pushed out are dropped from the page cache.
     """
 
     def __init__(self, handle: IO[bytes]):
         self.handle = handle
-        self.digest = hashlib.sha256()
-        self.size = 0
+        self.position = 0
 
     def writable(self) -> bool:
         return True
 
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        self.position = self.handle.seek(offset, whence)
+        return self.position
+
     def write(self, data: Any) -> int:
         view = memoryview(data).cast("B")
         self.handle.write(view)
-        self.digest.update(view)
-        release_window(self.handle, self.size, len(view))
-        self.size += len(view)
+        release_window(self.handle, self.position, len(view))
+        self.position += len(view)
         return len(view)
 
 
-def write_atomically(out: Path, write: Callable[[IO[bytes]], None], *, overwrite: bool) -> tuple[str, int]:
-    """Run `write` on a temp file beside `out`, fsync it, move it to `out`; return its SHA-256 and size.
+def write_atomically(out: Path, write: Callable[[IO[bytes]], None], *, overwrite: bool) -> int:
+    """Run `write` on a temp file beside `out`, fsync it, move it to `out`; return its size.
 
-    The SHA-256 is computed from the bytes as they are written. On any error the temp file
-    is deleted; an `OSError` becomes `EvidenceKitError` naming `out`.
+    On any error the temp file is deleted; an `OSError` becomes `EvidenceKitError` naming `out`.
     """
     try:
         fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
@@ -248,10 +256,9 @@ def write_atomically(out: Path, write: Callable[[IO[bytes]], None], *, overwrite
     tmp = Path(name)
     try:
         with os.fdopen(fd, "wb", buffering=0) as handle:
-            hashing = _HashingWriter(handle)
-            write(hashing)  # type: ignore[arg-type]
+            write(_WindowedWriter(handle))  # type: ignore[arg-type]
             os.fsync(handle.fileno())
-            digest, size = hashing.digest, hashing.size
+            size = handle.seek(0, os.SEEK_END)
         os.chmod(tmp, 0o644)
         _publish(tmp, out, overwrite=overwrite)
     except BaseException as exc:
@@ -262,4 +269,4 @@ def write_atomically(out: Path, write: Callable[[IO[bytes]], None], *, overwrite
             raise EvidenceKitError(f"cannot write the file: {exc.strerror or exc}", path=out, hint=hint) from exc
         raise
     fsync_dir(out.parent)
-    return digest.hexdigest(), size
+    return size

@@ -39,7 +39,13 @@ def is_atomic_leftover(name: str) -> bool:
     return name.startswith(".") and name.endswith(".tmp")
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+#: Case files are the owner's alone (issue 7: owner-only permissions); public keys exported
+#: for others pass `mode=0o644` explicitly.
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+
+
+def atomic_write(path: Path, data: bytes, *, mode: int = PRIVATE_FILE) -> None:
     """Write `data` to `path` atomically: temp file, fsync, rename, fsync folder."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -59,7 +65,7 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
 
 def append_durably(path: Path, data: bytes) -> None:
     """Append `data` in one write and fsync it (custody log records)."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0), PRIVATE_FILE)
     try:
         written = os.write(fd, data)
         if written != len(data):
@@ -127,7 +133,7 @@ class CaseLock:
         self._fd: int | None = None
 
     def __enter__(self) -> CaseLock:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
         deadline = time.monotonic() + self.wait
         while True:
             try:

@@ -24,6 +24,7 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import IO, BinaryIO
 
@@ -34,6 +35,7 @@ from ._bagsource import DAMAGED, FolderSource, Source, ZipSource, collision_key,
 from ._bagsource import guarded_stream as _guarded_stream
 from ._fs import fsync_dir, safe_relpath
 from ._version import __version__
+from .digest import file_sha256
 from .errors import EvidenceKitError, FormatError, InputError, UnsafePathError
 from .signing import SigningKey
 
@@ -110,14 +112,18 @@ class PayloadFile:
     """When given, the content must have this SHA-256, or writing fails (`VerificationError`)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class BagWritten:
-    """The finished bag zip: where it is, its SHA-256 and size, and its Payload-Oxum."""
+    """The finished bag zip: where it is, its size and its Payload-Oxum, and (on demand) its SHA-256."""
 
     path: Path
-    sha256: str
     size: int
     payload_oxum: str
+
+    @cached_property
+    def sha256(self) -> str:
+        """The SHA-256 of the file at `path`, read back on first access (writing does not hash the zip)."""
+        return file_sha256(self.path)
 
 
 def _checked_layout(
@@ -207,8 +213,8 @@ def write_bag_zip(
             progress=progress,
         )
 
-    sha256, size = _bagwrite.write_atomically(out, write, overwrite=overwrite)
-    return BagWritten(out, sha256, size, oxum)
+    size = _bagwrite.write_atomically(out, write, overwrite=overwrite)
+    return BagWritten(out, size, oxum)
 
 
 # -- reading -----------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _time
-from ._fs import CaseLock, atomic_write
+from ._fs import PRIVATE_DIR, CaseLock, atomic_write
 from ._version import __version__
 from .custody import CustodyRecord, append_record, make_record, parse_record, read_lines
 from .errors import CaseStateError, InputError
@@ -249,6 +249,7 @@ def init_case(
     moment = _time.resolve_now(now)
     zone = check_timezone(timezone) if timezone else local_timezone_name(moment)
     path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, PRIVATE_DIR)  # only the owner may open the case folder (no-op on Windows)
     for folder in (KEYS, OBJECTS, JOURNAL, TMP):
         (path / folder).mkdir(exist_ok=True)
     atomic_write(path / README, _README_TEXT.encode())

@@ -22,6 +22,7 @@ from dateutil import parser as dateparser
 
 from . import _canonical
 from . import case as layout
+from ._fs import PRIVATE_FILE
 from ._tz import parse_timezone
 from .case import Case
 from .chats._model import utc_text
@@ -199,6 +200,7 @@ def reindex(case: Case | str | os.PathLike[str]) -> Path:
     try:
         with contextlib.closing(sqlite3.connect(temp)) as db:
             _build(db, case, manifest)
+        os.chmod(temp, PRIVATE_FILE)  # the messages' text: the owner's alone, like the case
         os.replace(temp, path)
     finally:
         temp.unlink(missing_ok=True)

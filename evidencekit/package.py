@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 
@@ -22,6 +23,7 @@ from ._verify_text import verify_text
 from ._version import __version__
 from .bag import PayloadFile, sanitize_name, write_bag_zip
 from .case import Case, ensure_consistent
+from .digest import file_sha256
 from .errors import InputError, VerificationError
 from .manifest import Manifest
 from .signing import SigningKey
@@ -32,17 +34,25 @@ CASE_DIR = "case"
 EVIDENCE_DIR = "evidence"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class PackageResult:
     """What `package()` wrote."""
 
     path: Path
-    sha256: str
     size: int
     bag_name: str
     items: list[str]
     content: bool
     encrypted_to: list[str]
+
+    @cached_property
+    def sha256(self) -> str:
+        """The package file's SHA-256, read back from `path` on first access.
+
+        `package()` does not hash its own output while writing it: on small machines that
+        would cost as much CPU as the SHA-256 of every payload byte (docs/performance.md).
+        """
+        return file_sha256(self.path)
 
     def to_json(self) -> dict[str, Any]:
         """The result as a JSON-ready dict."""
@@ -227,12 +237,10 @@ def package(
     if encrypt_to:
         written = _encrypt(zip_path, target, list(encrypt_to))
     ids = [row["id"] for row in index["items"] if row["path"]]
-    return PackageResult(target, written.sha256, written.size, bag, ids, content, list(encrypt_to))
+    return PackageResult(target, written.size, bag, ids, content, list(encrypt_to))
 
 
 def _encrypt(zip_path: Path, target: Path, recipients: list[str]) -> Any:
-    import hashlib
-
     from .bag import BagWritten
     from .encryption import encrypt_file
 
@@ -240,11 +248,7 @@ def _encrypt(zip_path: Path, target: Path, recipients: list[str]) -> Any:
         encrypt_file(zip_path, target, recipients)
     finally:
         zip_path.unlink(missing_ok=True)
-    digest = hashlib.sha256()
-    with open(target, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return BagWritten(path=target, sha256=digest.hexdigest(), size=target.stat().st_size, payload_oxum="")
+    return BagWritten(path=target, size=target.stat().st_size, payload_oxum="")
 
 
 def unpack(

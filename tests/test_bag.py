@@ -350,23 +350,57 @@ def test_given_software_agent_is_kept_and_progress_counts_payload(tmp_path: Path
     assert report.info["Bag-Software-Agent"] == "case-tool 9"
 
 
-def test_zip64_is_forced_above_the_threshold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+_JAVA_STREAM_READER = """
+import java.io.*;
+import java.util.zip.*;
+public class StreamRead {
+    public static void main(String[] args) throws Exception {
+        try (ZipInputStream in = new ZipInputStream(new FileInputStream(args[0]))) {
+            byte[] buffer = new byte[1 << 16];
+            for (ZipEntry entry; (entry = in.getNextEntry()) != null; ) {
+                long size = 0;
+                for (int n; (n = in.read(buffer)) > 0; ) size += n;
+                System.out.println(entry.getName() + " " + size);
+            }
+        }
+    }
+}
+"""
+
+
+def local_header(raw: IO[bytes], info: zipfile.ZipInfo) -> tuple[int, int, int, int, bytes]:
+    """Flags, CRC-32, compressed and uncompressed size and extra field of an entry's local header."""
+    raw.seek(info.header_offset)
+    fields = struct.unpack("<4s5H3L2H", raw.read(30))
+    raw.seek(fields[-2], os.SEEK_CUR)
+    return fields[2], fields[6], fields[7], fields[8], raw.read(fields[-1])
+
+
+def test_local_headers_hold_crc_and_sizes_with_zip64_above_the_threshold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No data descriptors: streaming readers (Java's ZipInputStream) refuse them on stored entries."""
     monkeypatch.setattr(bag, "ZIP64_THRESHOLD", 1000)
     written = write(tmp_path / "z.zip", bytes_payload({"big.bin": b"b" * 5000, "small.txt": b"s" * 999}))
     with zipfile.ZipFile(written.path) as archive, written.path.open("rb") as raw:
         assert archive.testzip() is None
         for info in archive.infolist():
-            raw.seek(info.header_offset)
-            header = raw.read(30)
-            name_length, extra_length = struct.unpack("<HH", header[26:30])
-            raw.seek(name_length, os.SEEK_CUR)
-            extra = raw.read(extra_length)
-            has_zip64 = extra[:2] == b"\x01\x00"
-            assert has_zip64 == info.filename.endswith("big.bin"), info.filename
+            flags, crc, compressed, size, extra = local_header(raw, info)
+            assert not flags & 0x08 and not info.flag_bits & 0x08, f"{info.filename} has a data descriptor"
+            assert crc == info.CRC
+            zip64 = info.filename.endswith("big.bin")
+            assert (extra[:2] == b"\x01\x00") == zip64, info.filename
+            sizes = struct.unpack("<QQ", extra[4:20])[::-1] if zip64 else (compressed, size)
+            assert sizes == (info.compress_size, info.file_size), info.filename
     assert check(written.path).ok
     if shutil.which("unzip"):
         proc = run("unzip", "-t", written.path)
         assert proc.returncode == 0, output(proc)
+    if shutil.which("java"):
+        (tmp_path / "StreamRead.java").write_text(_JAVA_STREAM_READER)
+        proc = run("java", tmp_path / "StreamRead.java", written.path)
+        assert proc.returncode == 0, output(proc)
+        assert f"{BAG}/data/big.bin 5000" in proc.stdout.decode()
 
 
 # -- stock tools --------------------------------------------------------------------------------------------

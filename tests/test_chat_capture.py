@@ -265,7 +265,9 @@ def test_every_real_export_sample_is_captured_and_read(case: ek.Case, key: ek.Si
         assert records[-1]["messages"] == chat["messages"] == len(records) - 2
     assert ek.verify(case).ok
 
-    for row, order in zip(sorted(result.unread, key=lambda r: Path(r["path"]).name), ("mdy", "mdy", "mdy")):
+    for row, order in zip(
+        sorted(result.unread, key=lambda r: Path(r["path"]).name), ("mdy", "mdy", "mdy"), strict=True
+    ):
         again = ek.capture(case, [root / row["path"].split(": ", 1)[1]], key=key, now=now, date_order=order)
         assert again.chats and not again.unread
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 import zipfile
@@ -59,10 +60,13 @@ def _unzip(zip_path: Path, into: Path) -> Path:
 def test_package_passes_every_stock_tool(odd_case: ek.Case, tmp_path: Path, key: ek.SigningKey, now) -> None:
     result = _package(odd_case, tmp_path, key, now)
     assert result.items == ["E0001", "E0002", "E0003", "E0004", "E0005"]
+    with zipfile.ZipFile(result.path) as archive:  # no data descriptors (spec §1): streaming readers refuse them
+        assert archive.testzip() is None and not any(info.flag_bits & 0x08 for info in archive.infolist())
     bag = _unzip(result.path, tmp_path / "out")
     assert (bag / "VERIFY.txt").read_text(encoding="utf-8").count(key.public.fingerprint) >= 2
     checks = [
         [sys.executable, "-m", "bagit", "--validate", str(bag)],
+        ["unzip", "-t", str(result.path)],
         ["sha256sum", "-c", "--strict", "tagmanifest-sha256.txt"],
         ["sha256sum", "-c", "--strict", "--quiet", "manifest-sha256.txt"],
         [
@@ -106,6 +110,7 @@ def test_packaging_is_deterministic(captured: ek.Case, tmp_path: Path, key: ek.S
     first = _package(captured, tmp_path, key, now, name="a.zip")
     second = _package(captured, tmp_path, key, now, name="b.zip")
     assert first.sha256 == second.sha256 and first.path.read_bytes() == second.path.read_bytes()
+    assert first.sha256 == hashlib.sha256(first.path.read_bytes()).hexdigest()
 
 
 def _rewrite(zip_path: Path, change) -> None:
