@@ -109,11 +109,16 @@ def demo(folder: str | Path, *, log: Log | None = None, now: datetime | None = N
     say(f"1. made a demo signing key (no passphrase), fingerprint {key.public.fingerprint}")
     samples = write_samples(folder)
     say(f"2. drew made-up sample pictures in {samples}")
-    case = init_case(folder / "case", title="Demo case (made-up samples)", key=key, case_id="EK-DEMO", now=now)
-    say(f"3. created case EK-DEMO in {case.root}")
-    result = capture(
-        case, [samples], key=key, source="evidencekit demo", platform="demo", timezone="Asia/Kuala_Lumpur", now=now
+    case = init_case(
+        folder / "case",
+        title="Demo case (made-up samples)",
+        key=key,
+        case_id="EK-DEMO",
+        timezone="Asia/Kuala_Lumpur",
+        now=now,
     )
+    say(f"3. created case EK-DEMO in {case.root}")
+    result = capture(case, [samples], key=key, source="evidencekit demo", platform="demo", now=now)
     new = sum(1 for item in result.items if item["new"])
     say(
         f"4. captured {len(result.items)} files: {new} new items, {len(result.items) - new} duplicate(s) recorded as sightings"
@@ -121,7 +126,7 @@ def demo(folder: str | Path, *, log: Log | None = None, now: datetime | None = N
     for chat in result.chats:
         say(
             f"   read the {chat['platform']} chat export into transcript {chat['id']}: {chat['messages']} messages "
-            "(times read as Asia/Kuala_Lumpur); list them with `evidencekit messages`"
+            "(times read in the case's zone, Asia/Kuala_Lumpur); list them with `evidencekit messages`"
         )
     if not PDQ_AVAILABLE:
         say(
