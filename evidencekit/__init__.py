@@ -11,6 +11,7 @@ from .capture import CaptureResult, capture
 from .case import Case, custody_log, custody_note, init_case
 from .chatindex import MessageQuery, list_chats, list_messages, reindex
 from .demo import demo
+from .duplicates import DuplicateCluster, HashList, find_duplicates, hash_list
 from .errors import (
     BadSignatureError,
     CaseBusyError,
@@ -27,12 +28,24 @@ from .handover import custody_import_receipt, custody_receive, custody_transfer
 from .items import list_items, show_item
 from .keystore import KeyInfo, create_key, export_key, list_keys, load_signing_key
 from .keystore import get_key_info as show_key
+from .matching import Match, MatchResult, Thresholds, match
 from .package import PackageResult, decrypt, package, unpack
 from .recover import RecoverResult, recover
+from .reports import ReportResult, report
 from .signing import PublicKey, SigningKey
 from .verify import VerificationReport, is_intact, parse_trust, verify
 
 __all__ = [
+    "DuplicateCluster",
+    "HashList",
+    "Match",
+    "MatchResult",
+    "Thresholds",
+    "find_duplicates",
+    "hash_list",
+    "match",
+    "ReportResult",
+    "report",
     "MessageQuery",
     "list_chats",
     "list_messages",

@@ -12,6 +12,8 @@ manifest names it.
 from __future__ import annotations
 
 import os
+import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -31,6 +33,10 @@ from .manifest import derived_path
 
 ZIP_TYPE = "application/zip"
 SHOWN_PROBLEMS = 20  # reading problems listed in the capture result (all are in the transcript)
+#: What reading a damaged or hostile export can raise besides our own errors: zipfile's CRC and
+#: header checks and zlib on a damaged member, and the JSON decoder's recursion limit on deeply
+#: nested input. The export stays captured; it is reported as not read, like a `FormatError`.
+READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, RecursionError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +122,8 @@ def capture_chats(session: ChatSession, given: list[str], found: list[Found]) ->
         for tree in _trees(session, given, found, copies, stack):
             try:
                 detected = detect(tree)
-            except EvidenceKitError as exc:
-                session.unread(tree.label, f"could not be checked for chat exports: {exc.message}")
+            except (EvidenceKitError, *READ_ERRORS) as exc:
+                session.unread(tree.label, f"could not be checked for chat exports: {_reason(exc)}")
                 continue
             if detected and isinstance(tree, ZipTree):
                 _capture_members(session, tree, found)
@@ -168,12 +174,16 @@ def _parse(session: ChatSession, tree: FolderTree | ZipTree, detected: Detected)
     try:
         for chat in detected.parser.parse(tree, detected.main, session.options):
             session.record(_write(session, tree, detected, chat))
-    except EvidenceKitError as exc:
-        session.unread(where, exc.message + _hint(exc))
+    except (EvidenceKitError, *READ_ERRORS) as exc:
+        session.unread(where, _reason(exc))
 
 
-def _hint(exc: EvidenceKitError) -> str:
-    return f" ({exc.hint})" if exc.hint else ""
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, EvidenceKitError):
+        return exc.message + (f" ({exc.hint})" if exc.hint else "")
+    if isinstance(exc, RecursionError):
+        return "it is nested too deeply to be read"
+    return f"it is damaged: {exc or type(exc).__name__}"
 
 
 def _write(session: ChatSession, tree: FolderTree | ZipTree, detected: Detected, chat: Any) -> dict[str, Any]:

@@ -105,6 +105,12 @@ def _check_index(index: Any, reader: Any) -> None:
         isinstance(r, dict) and {"id", "sha256", "path"} <= r.keys() for r in rows
     ):
         raise FormatError("the package index has malformed items")
+    reports = index.get("reports", [])
+    if not isinstance(reports, list) or not all(
+        isinstance(r, dict) and isinstance(r.get("path"), str) and r["path"].startswith("data/reports/")
+        for r in reports
+    ):
+        raise FormatError("the package index lists reports outside data/reports/")
     for row in rows:
         if row["path"] is not None and (
             not isinstance(row["path"], str) or not row["path"].startswith("data/evidence/")

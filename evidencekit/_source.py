@@ -82,6 +82,7 @@ class PackageSource:
         self.label = reader.label
         self.rows = {row["id"]: row for row in index["items"]}
         self._names = set(reader.names())
+        self.reports = {row["path"] for row in index.get("reports", ())}  # reports for people: never case files
 
     def read(self, relpath: str) -> bytes | None:
         data: bytes | None = self.reader.read(f"data/case/{relpath}")
@@ -117,6 +118,6 @@ class PackageSource:
         for name in sorted(self._names):
             if name.startswith("data/case/"):
                 out.append(name.removeprefix("data/case/"))
-            elif name.startswith("data/") and name != "data/package.json":
+            elif name.startswith("data/") and name != "data/package.json" and name not in self.reports:
                 out.append(by_path.get(name, name))
         return out

@@ -100,8 +100,16 @@ def _walk_entry(
 
 def _link(entry: os.DirEntry[str], given: str, top: Path) -> Found:
     target = os.readlink(entry.path)
-    resolved = Path(entry.path).resolve()
-    inside = resolved.is_relative_to(top)
+    try:
+        inside = Path(entry.path).resolve().is_relative_to(top)
+    except (OSError, RuntimeError):  # links in a loop (RuntimeError before Python 3.13)
+        return Found(
+            "link",
+            given,
+            entry.path,
+            target=target,
+            reason="symbolic link in a loop of links: recorded, not followed",
+        )
     where = "inside" if inside else "outside"
     return Found(
         "link",

@@ -439,4 +439,4 @@ def _run(argv: list[str] | None) -> int:
 __all__ = ["cli", "main"]
 
 
-from . import _cli_chats, _cli_handover  # noqa: E402,F401 - register the chat, package and handover commands
+from . import _cli_chats, _cli_handover, _cli_match, _cli_report  # noqa: E402,F401 - register the chat, package, handover, report and match commands

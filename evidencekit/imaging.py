@@ -121,15 +121,58 @@ def analyze_image(source: bytes | Path, *, media_type: str, name: str = "") -> d
     refusal = _unsupported(media_type)
     if refusal:
         return _failed(refusal)
-    with _binary(source) as fp:
-        try:
+    try:
+        with _binary(source) as fp, _refusing(media_type):
             return _analyze(fp, media_type, name)
-        except MemoryError:
-            raise
-        except _Refused as exc:
-            return _failed(str(exc))
-        except Exception as exc:  # Pillow, plugins and ImageHash raise many types on bad data
-            return _failed(_explain(exc, media_type))
+    except _Refused as exc:
+        return _failed(str(exc))
+
+
+def hashing_pixels(source: bytes | Path, *, media_type: str, target: int = HASH_TARGET) -> Image.Image:
+    """The upright RGB pixels `analyze_image` computes its perceptual hashes from.
+
+    With the default `target` these are exactly the pixels behind `perceptual` (same
+    draft decode, reduction, flattening and orientation), so a photo hashed here compares
+    with captured items as if it had been captured. A larger `target` keeps more pixels
+    (long side `target` to `2 * target - 1`), for finding a photo inside a screenshot.
+    Raises `InputError` if the image cannot be decoded (the message says why) or `source`
+    cannot be opened.
+    """
+    refusal = _unsupported(media_type)
+    if refusal:
+        raise _Refused(refusal)
+    with _binary(source) as fp, _refusing(media_type):
+        im, frames = _open(fp, _FORMATS[media_type])
+        with im:
+            _, basis, data = _load(im, frames, target)
+            return _working_pixels(im, basis, data, target)
+
+
+def perceptual_hashes(rgb: Image.Image) -> dict[str, Any]:
+    """pHash and dHash (ImageHash, 64 bits) and PDQ (256 bits) with `pdq_quality`, as hex text.
+
+    Without the PDQ extra, `pdq_unavailable` says so instead. `analyze_image` records
+    these for its working pixels (`hashing_pixels`) under `perceptual`.
+    """
+    out: dict[str, Any] = {"phash": str(imagehash.phash(rgb)), "dhash": str(imagehash.dhash(rgb))}
+    if pdqhash is None:
+        out["pdq_unavailable"] = _PDQ_MISSING
+        return out
+    bits, quality = pdqhash.compute(np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8)))
+    out["pdq"] = pdq_hex(bits)
+    out["pdq_quality"] = int(quality)
+    return out
+
+
+@contextlib.contextmanager
+def _refusing(media_type: str) -> Iterator[None]:
+    """Turn whatever decoding a bad image raises into `_Refused` with a plain reason."""
+    try:
+        yield
+    except (MemoryError, _Refused):
+        raise
+    except Exception as exc:  # Pillow, plugins and ImageHash raise many types on bad data
+        raise _Refused(_explain(exc, media_type)) from exc
 
 
 def _unsupported(media_type: str) -> str | None:
@@ -162,18 +205,24 @@ def _binary(source: bytes | Path) -> Iterator[IO[bytes]]:
 def _analyze(fp: IO[bytes], media_type: str, name: str) -> dict[str, Any]:
     im, frames = _open(fp, _FORMATS[media_type])
     with im:
-        _check_pixels(im.width, im.height, MAX_JPEG_PIXELS if im.format in ("JPEG", "MPO") else MAX_PIXELS)
-        early = None if im.format == "PNG" else _read_exif(im)  # PNG: getexif() would decode
-        facts = {"format": im.format, **_stored_size(im, early), "mode": im.mode, "frames": frames}
-        basis = _decode(im)
-        data = early if early is not None else _read_exif(im)
+        facts, basis, data = _load(im, frames, HASH_TARGET)
         png_text = _png_text(im)
         xmp = _xmp_bytes(im, data)
-        pixels = _working_pixels(im, basis, data)
+        pixels = _working_pixels(im, basis, data, HASH_TARGET)
     result = {"status": "ok", **facts, **_exif_facts(data), "png_text": png_text, "xmp": bool(xmp)}
     result["screenshot"] = _screenshot.hints(result, xmp, name)
     result["perceptual"] = _perceptual(pixels, ", ".join(basis))
     return result
+
+
+def _load(im: Image.Image, frames: int, target: int) -> tuple[dict[str, Any], list[str], _exif.ExifData]:
+    """Check the size, read EXIF and decode once: the stored facts, how it was decoded, the EXIF."""
+    _check_pixels(im.width, im.height, MAX_JPEG_PIXELS if im.format in ("JPEG", "MPO") else MAX_PIXELS)
+    early = None if im.format == "PNG" else _read_exif(im)  # PNG: getexif() would decode
+    facts = {"format": im.format, **_stored_size(im, early), "mode": im.mode, "frames": frames}
+    basis = _decode(im, target)
+    data = early if early is not None else _read_exif(im)
+    return facts, basis, data
 
 
 def _open(fp: IO[bytes], formats: tuple[str, ...]) -> tuple[Image.Image, int]:
@@ -212,11 +261,11 @@ def _stored_size(im: Image.Image, data: _exif.ExifData | None) -> dict[str, int]
     return {"width": int(width), "height": int(height)}
 
 
-def _decode(im: Image.Image) -> list[str]:
+def _decode(im: Image.Image, target: int) -> list[str]:
     """Decode the first frame once (JPEG: DCT-scaled draft) and say how, for the hash basis."""
     if im.format in ("JPEG", "MPO"):
         full_width = im.width
-        draft = im.draft("RGB", (HASH_TARGET, HASH_TARGET))  # (mode, (0, 0, width/scale, height/scale))
+        draft = im.draft("RGB", (target, target))  # (mode, (0, 0, width/scale, height/scale))
         scale = round(full_width / draft[1][2]) if draft and draft[1][2] else 1
         basis = [f"jpeg draft 1/{scale}" if scale > 1 else "jpeg full decode"]
     else:
@@ -281,10 +330,10 @@ def _exif_facts(data: _exif.ExifData) -> dict[str, Any]:
     return facts
 
 
-def _working_pixels(im: Image.Image, basis: list[str], data: _exif.ExifData) -> Image.Image:
+def _working_pixels(im: Image.Image, basis: list[str], data: _exif.ExifData, target: int) -> Image.Image:
     """Reduce the decoded frame, flatten it to RGB and turn it upright; `basis` says how."""
     image = _reducible(im, basis)
-    factor = max(image.size) // HASH_TARGET
+    factor = reduction(image.size, target)
     if factor >= 2:
         image = image.reduce(factor)
         basis.append(f"reduce 1/{factor}")
@@ -297,6 +346,11 @@ def _working_pixels(im: Image.Image, basis: list[str], data: _exif.ExifData) -> 
         basis.append(f"EXIF orientation {orientation} applied")
     basis.append("RGB")
     return image
+
+
+def reduction(size: tuple[int, int], target: int = HASH_TARGET) -> int:
+    """The whole factor `reduce()` shrinks an image of `size` by before hashing (1: not at all)."""
+    return max(1, max(size) // target)
 
 
 def _reducible(image: Image.Image, basis: list[str]) -> Image.Image:
@@ -329,15 +383,7 @@ def _to_rgb(image: Image.Image, basis: list[str]) -> Image.Image:
 
 
 def _perceptual(rgb: Image.Image, basis: str) -> dict[str, Any]:
-    """pHash and dHash (ImageHash, 64 bits) and PDQ (256 bits) of the working pixels."""
-    out: dict[str, Any] = {"basis": basis, "phash": str(imagehash.phash(rgb)), "dhash": str(imagehash.dhash(rgb))}
-    if pdqhash is None:
-        out["pdq_unavailable"] = _PDQ_MISSING
-        return out
-    bits, quality = pdqhash.compute(np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8)))
-    out["pdq"] = pdq_hex(bits)
-    out["pdq_quality"] = int(quality)
-    return out
+    return {"basis": basis, **perceptual_hashes(rgb)}
 
 
 def pdq_hex(bits: Any) -> str:

@@ -158,6 +158,37 @@ def _payload(case: Case, manifest: Manifest, index: dict[str, Any]) -> list[Payl
     return files
 
 
+def _report_files(
+    case: Case, chosen: list[dict[str, Any]], index: dict[str, Any], moment: datetime
+) -> list[PayloadFile]:
+    """The HTML and PDF reports, English and Malay, as payload under data/reports/, listed in the index (spec §3).
+
+    Made without pictures, into temporary files that vanish once read; the case was just
+    verified and every packed byte is hashed while written, so they do not hash it again.
+    """
+    import shutil
+    import tempfile
+
+    from .reports import render
+    from .reports._data import gather
+
+    data = gather(case, items=[item["id"] for item in chosen], now=moment, hash_objects=False)
+    files, rows = [], []
+    with tempfile.TemporaryDirectory(prefix="evidencekit-report-") as folder:
+        for format_, lang in (("html", "en"), ("html", "ms"), ("pdf", "en"), ("pdf", "ms")):
+            path = Path(folder) / f"report-{lang}.{format_}"
+            render(path, data, format=format_, lang=lang, images="none", now=moment)
+            stream = tempfile.TemporaryFile()  # noqa: SIM115 - anonymous: gone once the bag writer closes it
+            with open(path, "rb") as source:
+                shutil.copyfileobj(source, stream)
+            stream.seek(0)
+            name = f"reports/{path.name}"
+            files.append(PayloadFile(path=name, size=path.stat().st_size, open=lambda s=stream: s))  # type: ignore[misc]
+            rows.append({"path": f"data/{name}", "sha256": file_sha256(path), "format": format_, "lang": lang})
+    index["reports"] = rows
+    return files
+
+
 def _tag_files(bag: str, manifest: Manifest, key: SigningKey) -> dict[str, bytes]:
     text = verify_text(
         bag=bag,
@@ -222,7 +253,9 @@ def package(
     target = Path(out) if out else Path(f"{bag}.zip{'.age' if encrypt_to else ''}")
     chosen = _select(manifest, items)
     index = _index(manifest, manifest_bytes, chosen, content, key, moment)
-    payload = _payload(case, manifest, index)
+    payload = _report_files(case, chosen, index, moment) + _payload(
+        case, manifest, index
+    )  # reports first: they add to the index
     zip_path = target if not encrypt_to else target.with_name(f".{target.name}.zip.tmp")
     written = write_bag_zip(
         zip_path,

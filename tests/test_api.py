@@ -12,6 +12,16 @@ import evidencekit as ek
 from evidencekit.cli import cli
 
 PINNED = {
+    "DuplicateCluster",
+    "HashList",
+    "Match",
+    "MatchResult",
+    "Thresholds",
+    "find_duplicates",
+    "hash_list",
+    "match",
+    "ReportResult",
+    "report",
     "MessageQuery",
     "list_chats",
     "list_messages",
@@ -60,6 +70,10 @@ PINNED = {
 }
 #: CLI command path -> the public function it wraps (docs/python-api.md pairs them the same way).
 COMMANDS = {
+    "match": "match",
+    "duplicates": "find_duplicates",
+    "hashes": "hash_list",
+    "report": "report",
     "chats": "list_chats",
     "messages": "list_messages",
     "reindex": "reindex",

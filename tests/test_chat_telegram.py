@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from evidencekit.chats import FolderTree, ParseOptions, _telegram, telegram_html, telegram_json
+from evidencekit.chats import FolderTree, ParseOptions, _jsonstream, telegram_html, telegram_json
 from evidencekit.errors import FormatError
 
 from .chatkit import only_chat, real_export, transcripts
@@ -138,7 +138,7 @@ def test_repair_at_every_chunk_boundary(tmp_path: Path, monkeypatch: pytest.Monk
     texts = [r'"\x01\\x02\\\x03"', r'"\\\\x04 \x05"', '"ok"']
     folder = write_export(tmp_path / "c", [message(n, t) for n, t in enumerate(texts, 1)])
     expected = [m["text"] for m in only_chat(folder)[1]]
-    monkeypatch.setattr(_telegram, "CHUNK", chunk)
+    monkeypatch.setattr(_jsonstream, "CHUNK", chunk)
     assert [m["text"] for m in only_chat(folder)[1]] == expected == ["\x01\\x02\\\x03", "\\\\x04 \x05", "ok"]
 
 
@@ -235,6 +235,13 @@ def test_truncated_file_keeps_messages_before_the_cut(tmp_path: Path) -> None:
     assert end["problems"]["count"] == 1
     problem = end["problems"]["first"][0]
     assert problem["index"] == 3 and "3 messages before it are kept" in problem["message"]
+
+
+def test_empty_chat_with_a_byte_order_mark_is_detected(tmp_path: Path) -> None:
+    folder = write_export(tmp_path / "b", [])
+    (folder / "result.json").write_bytes(b"\xef\xbb\xbf" + (folder / "result.json").read_bytes())
+    header, messages, end = only_chat(folder)
+    assert header["title"] == "Evidence group" and messages == [] and end["messages"] == 0
 
 
 def test_not_an_object_is_a_format_error(tmp_path: Path) -> None:

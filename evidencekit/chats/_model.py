@@ -26,6 +26,8 @@ _zone = functools.lru_cache(maxsize=32)(parse_timezone)
 BIDI_MARKS = "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _STRIP_BIDI = str.maketrans("", "", BIDI_MARKS)
 MAX_LISTED_PROBLEMS = 1000
+_NO_OFFSET = timedelta(0)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class ExportTree(Protocol):
@@ -91,7 +93,7 @@ class Chat:
 
 def strip_marks(text: str) -> str:
     """Remove the invisible direction marks exports put around markers (not ZWJ, not NBSP)."""
-    return text.translate(_STRIP_BIDI)
+    return text if text.isascii() else text.translate(_STRIP_BIDI)  # isascii: a fast path for most texts
 
 
 def repair_mojibake(text: str) -> tuple[str, bool]:
@@ -107,7 +109,13 @@ def repair_mojibake(text: str) -> tuple[str, bool]:
 
 def utc_text(moment: datetime) -> str:
     """RFC 3339 UTC with `Z`; fractional seconds only when present (3 or 6 digits)."""
-    moment = moment.astimezone(UTC)
+    return _utc_wall_text(moment.astimezone(UTC))
+
+
+def _utc_wall_text(moment: datetime) -> str:
+    """`utc_text` of a datetime whose wall-clock fields are already UTC (aware or naive)."""
+    if moment.microsecond == 0 and moment.year >= 1000:  # fast path; strftime does not pad years < 1000
+        return moment.isoformat()[:19] + "Z"
     base = moment.strftime("%Y-%m-%dT%H:%M:%S")
     if moment.microsecond == 0:
         return base + "Z"
@@ -126,8 +134,8 @@ def explicit_time(moment: datetime, text: str) -> dict[str, Any]:
 def epoch_time(seconds: int | float | str, text: str | None = None, *, scale: int = 1) -> dict[str, Any]:
     """A §5 time from epoch seconds (`scale=1`) or milliseconds (`scale=1000`)."""
     value = int(seconds)
-    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=value * (1_000_000 // scale))
-    return {"text": str(seconds) if text is None else text, "utc": utc_text(moment)}
+    moment = _EPOCH + timedelta(microseconds=value * (1_000_000 // scale))
+    return {"text": str(seconds) if text is None else text, "utc": _utc_wall_text(moment)}
 
 
 def assumed_time(naive: datetime, text: str, options: ParseOptions) -> tuple[dict[str, Any], str | None]:
@@ -135,13 +143,28 @@ def assumed_time(naive: datetime, text: str, options: ParseOptions) -> tuple[dic
     value falls in a daylight-saving gap or overlap (the earlier offset is used; put the text in
     the message's `problems`)."""
     zone = options.tz
-    local = naive.replace(tzinfo=zone, fold=0)
-    result: dict[str, Any] = {"text": text, "utc": utc_text(local)}
-    if local.utcoffset() == naive.replace(tzinfo=zone, fold=1).utcoffset():
+    naive = naive.replace(fold=0) if naive.fold else naive
+    offset = zone.utcoffset(naive) or _NO_OFFSET  # (never None for the zones `parse_timezone` makes)
+    result: dict[str, Any] = {"text": text, "utc": _utc_wall_text(naive - offset)}
+    if offset == zone.utcoffset(naive.replace(fold=1)):
         return result, None
-    back = local.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    back = naive.replace(tzinfo=zone).astimezone(UTC).astimezone(zone).replace(tzinfo=None)
     why = "does not exist" if back != naive else "happens twice"
     return result, f"{text} {why} in {options.timezone} (daylight saving); the earlier offset was used"
+
+
+def local_time(
+    moment: datetime, text: str, options: ParseOptions, notes: list[str], *, mark_assumed: bool = False
+) -> dict[str, Any]:
+    """A §5 time for a value that may carry its offset: read as given if it does, else in the
+    options' zone (a daylight-saving note goes to `notes`). `mark_assumed` adds `"basis":
+    "assumed"` to an assumed time, for a chat whose header says its times are explicit."""
+    if moment.tzinfo is not None:
+        return explicit_time(moment, text)
+    time, problem = assumed_time(moment, text, options)
+    if problem:
+        notes.append(problem)
+    return time | {"basis": "assumed"} if mark_assumed else time
 
 
 def time_header(options: ParseOptions, *, explicit: bool) -> dict[str, Any]:
@@ -184,6 +207,4 @@ def not_included(kind: str, reason: str, *, name: str | None = None) -> dict[str
 
 def prune(record: dict[str, Any]) -> dict[str, Any]:
     """Drop fields whose value is empty, None or False (spec §2: absent means "not said")."""
-    return {
-        k: v for k, v in record.items() if not (v is None or v is False or (isinstance(v, (str, list, dict)) and not v))
-    }
+    return {k: v for k, v in record.items() if v or not (v is None or v is False or isinstance(v, (str, list, dict)))}

@@ -8,16 +8,13 @@ outside the export (an absolute path or `..` is reported, not followed); a value
 
 from __future__ import annotations
 
-import codecs
-import json
 import posixpath
 import re
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from ..errors import FormatError
+from ._jsonstream import Reader, Source, StreamError
 from ._model import ExportTree, attachment, not_included
 
 CHAT_TYPES = {
@@ -49,6 +46,7 @@ STANDARD_OFFSET_NOTE = (
 )
 
 _PAGE = re.compile(r"messages(\d*)\.html")
+_DRIVE = re.compile(r"[A-Za-z]:")
 _ASSET_FOLDERS = ("css/", "js/", "images/")
 
 
@@ -65,7 +63,7 @@ def folder_of(name: str) -> str:
 
 def resolve(folder: str, path: str) -> str | None:
     """The export path of `path` (relative to `folder`), or None if it is absolute or escapes the export."""
-    if not path or path.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", path):
+    if not path or path.startswith(("/", "\\")) or _DRIVE.match(path):
         return None
     joined = posixpath.normpath(folder + path.replace("\\", "/"))
     if joined == ".." or joined.startswith("../"):
@@ -111,58 +109,14 @@ def format_files(tree: ExportTree, folder: str) -> set[str]:
 
 # --------------------------------------------------------------------------- streaming result.json
 #
-# Telegram's result.json is read one value at a time from a sliding text window: the window is
-# decoded from UTF-8 in chunks, `\xHH` escapes (invalid JSON, format reference §2.5) are rewritten
-# to `\u00HH` when preceded by an odd number of backslashes, and `json.JSONDecoder.raw_decode`
-# reads each message object. A chunk is never cut inside a run of backslashes or an escape.
+# Telegram's result.json is read one value at a time (`_jsonstream.Reader`), with its `\xHH`
+# escapes (invalid JSON, format reference §2.5) repaired in memory and recorded.
 
-CHUNK = 1 << 20
-MAX_VALUE = 64 << 20  # characters one value may span before the file is judged broken
-_X_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\x([0-9A-Fa-f]{2})")
-_WHITESPACE = re.compile(r"[ \t\r\n]*")
 _COUNTED = {
     "unixtime": re.compile(r'"date_unixtime"\s*:'),
     "dated": re.compile(r'"type"\s*:\s*"(?:message|service)"'),
     "bare_ids": re.compile(r'"(?:from|actor)_id"\s*:\s*-?\d'),
 }
-
-
-class StreamError(FormatError):
-    """The JSON is invalid or ends too soon, at a known place (reported as a problem, not raised out of a parse)."""
-
-
-def repair_x_escapes(text: str) -> tuple[str, list[int]]:
-    """`text` with `\\xHH` escapes read as `\\u00HH`, and where each repair sits in the result."""
-    if "\\x" not in text:
-        return text, []
-    positions = [match.start() + 2 * number for number, match in enumerate(_X_ESCAPE.finditer(text))]
-    return _X_ESCAPE.sub(r"\1\\u00\2", text), positions
-
-
-def _safe_cut(text: str) -> int:
-    """Where a chunk may end: not inside a backslash run or a `\\xHH` escape."""
-    cut = max(0, len(text) - 3)
-    while cut > 0 and text[cut - 1] == "\\":
-        cut -= 1
-    return cut
-
-
-class _Source:
-    """The repaired text of a byte stream, chunk by chunk (a leading byte-order mark is skipped)."""
-
-    def __init__(self, stream: IO[bytes]):
-        self._stream = stream
-        self._decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
-        self._carry = ""
-        self.done = False
-
-    def read(self, size: int) -> tuple[str, list[int]]:
-        data = self._stream.read(size)
-        self.done = not data
-        text = self._carry + self._decoder.decode(data, self.done)
-        cut = len(text) if self.done else _safe_cut(text)
-        self._carry = text[cut:]
-        return repair_x_escapes(text[:cut])
 
 
 @dataclass
@@ -180,9 +134,7 @@ def prescan(tree: ExportTree, name: str) -> Scan:
     scan = Scan()
     tail = ""
     with tree.open(name) as stream:
-        source = _Source(stream)
-        while not source.done:
-            text, positions = source.read(CHUNK)
+        for text, positions in Source(stream, repair=True).chunks():
             scan.x_escapes += len(positions)
             window = tail + text
             for attr, pattern in _COUNTED.items():
@@ -190,98 +142,6 @@ def prescan(tree: ExportTree, name: str) -> Scan:
                 setattr(scan, attr, getattr(scan, attr) + found)
             tail = window[-64:]
     return scan
-
-
-class Reader:
-    """A sliding window over the repaired text of result.json, read value by value."""
-
-    def __init__(self, stream: IO[bytes]):
-        self._source = _Source(stream)
-        self._decoder = json.JSONDecoder(parse_float=str)  # coordinates stay as written, never floats
-        self._repairs: deque[int] = deque()
-        self.buf = ""
-        self.pos = 0
-        self.offset = 0  # position of buf[0] in the whole text
-        self.eof = False
-        self.at: int | None = None  # index of the message being read, for problems
-
-    def _more(self) -> bool:
-        if self.eof:
-            return False
-        text, positions = self._source.read(max(CHUNK, len(self.buf) - self.pos))
-        self.offset += self.pos
-        self.buf = self.buf[self.pos :] + text
-        self._repairs.extend(self.offset + len(self.buf) - len(text) + p for p in positions)
-        self.pos = 0
-        self.eof = self._source.done
-        return True
-
-    def where(self) -> str:
-        return f"character {self.offset + self.pos + 1}"
-
-    def peek(self) -> str:
-        """The next character after white space ("" at the end of the file)."""
-        while True:
-            self.pos = _WHITESPACE.match(self.buf, self.pos).end()  # type: ignore[union-attr]
-            if self.pos < len(self.buf):
-                return self.buf[self.pos]
-            if not self._more():
-                return ""
-
-    def take(self, char: str) -> None:
-        found = self.peek()
-        if found != char:
-            what = "the end of the file" if not found else repr(found)
-            raise StreamError(f"expected {char!r} at {self.where()}, found {what}")
-        self.pos += 1
-
-    def value(self) -> tuple[Any, str, bool]:
-        """The next JSON value, its text and whether a repair was made inside it."""
-        self.peek()
-        while True:
-            try:
-                value, end = self._decoder.raw_decode(self.buf, self.pos)
-                if end < len(self.buf) or self.eof:
-                    break
-            except json.JSONDecodeError as exc:
-                if self.eof or len(self.buf) - self.pos > MAX_VALUE:
-                    ends = " (the file ends too soon)" if self.eof else ""
-                    raise StreamError(f"invalid JSON at {self.where()}{ends}: {exc.msg}") from None
-            self._more()
-        start, self.pos = self.pos, end
-        return value, self.buf[start:end], self._repaired(self.offset + start, self.offset + end)
-
-    def _repaired(self, start: int, end: int) -> bool:
-        while self._repairs and self._repairs[0] < start:
-            self._repairs.popleft()
-        return bool(self._repairs) and self._repairs[0] < end
-
-    def members(self) -> Iterator[str]:
-        """Each key of the object that starts here; the caller reads each value."""
-        self.take("{")
-        first = True
-        while self.peek() != "}":
-            if not first:
-                self.take(",")
-            key, _text, _repaired = self.value()
-            self.take(":")
-            yield str(key)
-            first = False
-        self.pos += 1
-
-    def elements(self) -> Iterator[int]:
-        """Each position of the array that starts here; the caller reads each element."""
-        self.take("[")
-        index = 0
-        while self.peek() != "]":
-            if index:
-                self.take(",")
-            yield index
-            index += 1
-        self.pos += 1
-
-    def skip(self) -> None:
-        self.value()
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,54 +158,63 @@ class Event:
 _HEADER_KEYS = ("name", "type", "id")
 
 
-def walk(reader: Reader) -> Iterator[Event]:
-    """Every chat and message of result.json, in file order; a broken file ends with a problem."""
-    try:
-        if reader.peek() != "{":
-            raise StreamError(f"the file does not start with a JSON object ({reader.where()})")
-        yield from _walk_object(reader, {}, top=True)
-        if reader.peek():
-            yield Event("problem", f"unexpected content after the JSON object at {reader.where()}")
-    except StreamError as exc:
-        kept = (
-            ""
-            if reader.at is None
-            else f"; the {reader.at} messages before it are kept, nothing after it could be read"
-        )
-        yield Event("problem", f"{exc}{kept}", reader.at)
+def walk(stream: IO[bytes]) -> Iterator[Event]:
+    """Every chat and message of result.json, in file order; a broken file ends with a problem.
+    Escapes are repaired and numbers with a fraction (coordinates) kept as written, never floats."""
+    return _Walk(Reader(stream, repair=True, parse_float=str)).events()
 
 
-def _walk_object(reader: Reader, header: dict[str, Any], *, top: bool = False) -> Iterator[Event]:
-    account: dict[str, Any] = {}
-    for key in reader.members():
-        if key == "messages":
-            yield Event("chat", dict(header))
-            yield from _walk_messages(reader)
-        elif top and key in ("chats", "left_chats"):
-            yield from _walk_section(reader, {"account": account, "section": key})
-        elif top and key == "personal_information":
-            account.update(_account(reader.value()[0]))
-        elif key in _HEADER_KEYS:
-            header[key] = reader.value()[0]
-        else:
-            reader.skip()
+class _Walk:
+    def __init__(self, reader: Reader):
+        self.reader = reader
+        self.at: int | None = None  # index of the message being read, for problems
 
+    def events(self) -> Iterator[Event]:
+        reader = self.reader
+        try:
+            if reader.peek() != "{":
+                raise StreamError(f"the file does not start with a JSON object ({reader.where()})")
+            yield from self._object({}, top=True)
+            if reader.peek():
+                yield Event("problem", f"unexpected content after the JSON object at {reader.where()}")
+        except StreamError as exc:
+            kept = (
+                ""
+                if self.at is None
+                else f"; the {self.at} messages before it are kept, nothing after it could be read"
+            )
+            yield Event("problem", f"{exc}{kept}", self.at)
 
-def _walk_section(reader: Reader, base: dict[str, Any]) -> Iterator[Event]:
-    for key in reader.members():
-        if key != "list":
-            reader.skip()
-            continue
-        for _index in reader.elements():
-            yield from _walk_object(reader, dict(base))
+    def _object(self, header: dict[str, Any], *, top: bool = False) -> Iterator[Event]:
+        reader = self.reader
+        account: dict[str, Any] = {}
+        for key in reader.members():
+            if key == "messages":
+                yield Event("chat", dict(header))
+                yield from self._messages()
+            elif top and key in ("chats", "left_chats"):
+                yield from self._section({"account": account, "section": key})
+            elif top and key == "personal_information":
+                account.update(_account(reader.value()[0]))
+            elif key in _HEADER_KEYS:
+                header[key] = reader.value()[0]
+            else:
+                reader.skip()
 
+    def _section(self, base: dict[str, Any]) -> Iterator[Event]:
+        for key in self.reader.members():
+            if key != "list":
+                self.reader.skip()
+                continue
+            for _index in self.reader.elements():
+                yield from self._object(dict(base))
 
-def _walk_messages(reader: Reader) -> Iterator[Event]:
-    for index in reader.elements():
-        reader.at = index
-        value, raw, repaired = reader.value()
-        yield Event("message", value, index, raw, repaired)
-    reader.at = None
+    def _messages(self) -> Iterator[Event]:
+        for index in self.reader.elements():
+            self.at = index
+            value, raw, repaired = self.reader.value()
+            yield Event("message", value, index, raw, repaired)
+        self.at = None
 
 
 def _account(info: Any) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """WhatsApp's localised words: media markers, deleted and edited markers, system-message
-phrases and export file names, each tagged with its UI language (ISO 639-1).
+phrases and export file names, each tagged with its UI language (ISO 639-1); and the readers
+that find them in a message (its media marker, deleted and edited marks, event, the chat title).
 
 Sources (chat-formats reference §1.5–§1.6): English, Indonesian, German, Dutch, Arabic and
 Russian forms are seen in real exports; the Malay forms and the Malay and Indonesian group-event
@@ -11,6 +12,10 @@ removed (`strip_marks`).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import NamedTuple
+
+from ._model import strip_marks
 
 # Android "with media": `IMG-20220323-WA0002.jpg (file attached)` on the first body line.
 ATTACHED = {
@@ -182,3 +187,96 @@ TITLE_PATTERNS = [
         r"Чат WhatsApp с (.+)",
     )
 ]
+
+
+# Reading a message's words ------------------------------------------------------------------
+
+_ANDROID_FILE = re.compile(r"(?P<name>[^()]+\.\w{1,5}) \((?P<word>[^()]{1,40})\)")
+_IOS_FILE = re.compile(r"<(?P<word>[^<>:]{1,30}): (?P<name>[^<>]+)>")
+_OMITTED = re.compile("(?:^|[\u200e\u200f])(?P<phrase>" + "|".join(map(re.escape, OMITTED)) + ")$")
+_OMITTED_ENDINGS = tuple(OMITTED)
+_EVENTS = [(re.compile(pattern), event, lang) for event, lang, pattern in EVENTS]
+SLOT_EVENT = re.compile("|".join(f"(?:{pattern})" for event, _, pattern in EVENTS if event in SLOT_EVENTS))
+_MEDIA_PREFIX = re.compile(r"(?:\d{8}-)?(PHOTO|VIDEO|AUDIO|STICKER|GIF|IMG|VID|AUD|PTT|STK)-")
+_PREFIX_KINDS = {"PHOTO": "photo", "IMG": "photo", "VIDEO": "video", "VID": "video", "AUDIO": "audio", "AUD": "audio"}
+_PREFIX_KINDS |= {"PTT": "voice", "STICKER": "sticker", "STK": "sticker", "GIF": "gif"}
+_EXT_KINDS = dict.fromkeys(("jpg", "jpeg", "png", "heic", "webp"), "photo") | {"vcf": "contact"}
+_EXT_KINDS |= dict.fromkeys(("mp4", "mov", "3gp"), "video") | dict.fromkeys(
+    ("opus", "ogg", "m4a", "mp3", "aac"), "audio"
+)
+_IOS_NUMBERED = re.compile(r"\d{8}-")
+
+
+class Marker(NamedTuple):
+    """A media marker on a message's first body line (reference §1.6)."""
+
+    attached: bool  # the export names a file (linked or missing); else it says it left it out
+    kind: str
+    words: str  # the export's own words: the attached word, or the omitted placeholder
+    name: str | None  # the file named, or the document an omitted placeholder names
+    rest: str | None  # what stays as text of the first line; None: the line is only the marker
+    language: str | None
+
+
+def classify_event(text: str) -> tuple[str, str] | None:
+    """The event word and language of a system message's text (direction marks removed), if known."""
+    for pattern, event, language in _EVENTS:
+        if pattern.match(text):
+            return event, language
+    return None
+
+
+def find_marker(raw: str, exists: Callable[[str], bool]) -> Marker | None:
+    """The media marker of a first body line: Android `<Media omitted>` or `name (file attached)`,
+    iOS `<attached: name>` or `‎image omitted` (localised, see the tables above)."""
+    first = strip_marks(raw).strip()
+    if first in MEDIA_OMITTED:  # Android without media: no name, no kind; a caption may follow
+        return Marker(False, "other", first, None, None, MEDIA_OMITTED[first])
+    found = _ANDROID_FILE.fullmatch(first) if first.endswith(")") else None
+    if found and (found["word"] in ATTACHED or exists(found["name"])):
+        return Marker(True, _kind_of(found["name"]), found["word"], found["name"], None, ATTACHED.get(found["word"]))
+    found = _IOS_FILE.search(first) if ">" in first else None
+    if found and (found["word"] in IOS_ATTACHED or _IOS_NUMBERED.match(found["name"])):
+        rest = (first[: found.start()] + first[found.end() :]).strip()
+        return Marker(
+            True, _kind_of(found["name"]), found["word"], found["name"], rest, IOS_ATTACHED.get(found["word"])
+        )
+    raw = raw.rstrip()
+    found = _OMITTED.search(raw) if raw.endswith(_OMITTED_ENDINGS) else None
+    if found is None:
+        return None
+    kind, language = OMITTED[found["phrase"]]
+    rest = strip_marks(raw[: found.start()]).strip()  # `Name.pdf • 2 pages`
+    return Marker(False, kind, found["phrase"], rest.split(" • ")[0] or None, rest, language)
+
+
+def _kind_of(name: str) -> str:
+    prefix = _MEDIA_PREFIX.match(name)
+    if prefix:
+        return _PREFIX_KINDS[prefix[1]]
+    return _EXT_KINDS.get(name.rpartition(".")[2].lower(), "file")
+
+
+def deleted(text: str) -> str | None:
+    """The language of a "this message was deleted" text, if it is one."""
+    return DELETED.get(strip_marks(text).strip().rstrip("."))
+
+
+def unedit(lines: list[str]) -> tuple[list[str], bool]:
+    """Remove the `<This message was edited>` marker (localised) from the end of a message."""
+    last = strip_marks(lines[-1]).rstrip() if lines else ""
+    if last.endswith(">"):
+        for marker in EDITED:
+            if last.endswith(marker):
+                return [*lines[:-1], last.removesuffix(marker).rstrip()], True
+    return lines, False
+
+
+def title_from_name(main: str) -> str | None:
+    """The chat's name where the export file's name carries it (`WhatsApp Chat with Name.txt`)."""
+    stem = main.rpartition("/")[2]
+    stem = stem[:-4] if stem.lower().endswith(".txt") else stem
+    for pattern in TITLE_PATTERNS:
+        if found := pattern.fullmatch(stem):
+            return found[1]
+    return None

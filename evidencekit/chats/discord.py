@@ -4,9 +4,6 @@ Invariants: every time is read from the ISO-8601 timestamp with its offset (expl
 message's snowflake id is checked against its timestamp and a disagreement is a problem, never
 a correction; a truncated or damaged file yields the messages before the damage plus a problem;
 an attachment exported only as a web link is `not-included`, never fetched.
-
-The helpers above `NAME` are shared with the `meta` and `signal` parsers (reading heads, tolerant
-JSON, attachment kinds); they belong in `_model.py` and live here until it can be changed.
 """
 
 from __future__ import annotations
@@ -15,10 +12,11 @@ import json
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ._files import WEB_ONLY, as_dict, as_list, is_web_link, kind_from_name, read_head, read_json_file
+from ._jsonstream import JsonDocument
 from ._model import (
     Chat,
     ExportTree,
@@ -33,134 +31,6 @@ from ._model import (
     time_header,
     utc_text,
 )
-
-HEAD_SIZE = 64 * 1024
-WEB_ONLY = "only a web link was exported; the file was not downloaded"
-_KINDS = {
-    "photo": ("jpg", "jpeg", "png", "webp", "heic", "heif", "bmp", "tif", "tiff", "svg", "apng"),
-    "video": ("mp4", "mov", "m4v", "mkv", "webm", "avi", "3gp", "mpeg", "qt"),
-    "audio": ("mp3", "m4a", "aac", "ogg", "oga", "opus", "wav", "flac", "amr"),
-    "gif": ("gif",),
-}
-_KIND_OF_EXTENSION = {ext: kind for kind, exts in _KINDS.items() for ext in exts}
-_WHITESPACE = re.compile(r"[ \t\n\r]*")
-_DECODER = json.JSONDecoder()
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def read_head(tree: ExportTree, name: str, size: int = HEAD_SIZE) -> str:
-    """The first `size` bytes of a file as text (BOM skipped, bad bytes replaced), for detection."""
-    with tree.open(name) as stream:
-        return stream.read(size).decode("utf-8-sig", errors="replace")
-
-
-def read_text(tree: ExportTree, name: str, problems: Problems) -> str:
-    """A whole file as text (BOM skipped); bytes that are not UTF-8 are replaced and reported."""
-    with tree.open(name) as stream:
-        data = stream.read()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        problems.add(
-            name, f"the file is not valid UTF-8 (first bad byte at offset {exc.start}); bad bytes read as U+FFFD"
-        )
-        return data.decode("utf-8-sig", errors="replace")
-
-
-def kind_from_name(name: str) -> str:
-    """The §7 attachment kind a file name's extension suggests (`file` when it says nothing)."""
-    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    return _KIND_OF_EXTENSION.get(extension, "file")
-
-
-def is_web_link(url: str) -> bool:
-    return url.startswith(("http://", "https://"))
-
-
-@dataclass
-class JsonDocument:
-    """A JSON object read as far as it is readable: its members, its `messages` array apart."""
-
-    members: dict[str, Any] = field(default_factory=dict)
-    messages: list[Any] = field(default_factory=list)
-    problem: str | None = None  # why and where reading stopped early
-    line: int | None = None
-
-
-class _Cursor:
-    def __init__(self, text: str):
-        self.text = text
-        self.pos = 0
-
-    def take(self, char: str) -> bool:
-        self.pos = _WHITESPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]
-        if self.text.startswith(char, self.pos):
-            self.pos += 1
-            return True
-        return False
-
-    def value(self) -> Any:
-        self.pos = _WHITESPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]
-        value, self.pos = _DECODER.raw_decode(self.text, self.pos)
-        return value
-
-    def at_end(self) -> bool:
-        self.pos = _WHITESPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]
-        return self.pos >= len(self.text)
-
-    def separator(self, close: str) -> bool:
-        """True after a comma, False after `close`; anything else is damage."""
-        if self.take(","):
-            return True
-        if self.take(close):
-            return False
-        raise ValueError(f"expected ',' or '{close}'")
-
-
-def _read_members(cursor: _Cursor, document: JsonDocument) -> None:
-    if not cursor.take("{"):
-        raise ValueError("the file does not start with a JSON object")
-    more = not cursor.take("}")
-    while more:
-        key = cursor.value()
-        if not isinstance(key, str) or not cursor.take(":"):
-            raise ValueError("expected a member name and ':'")
-        if key == "messages" and cursor.take("["):
-            more_messages = not cursor.take("]")
-            while more_messages:
-                document.messages.append(cursor.value())
-                more_messages = cursor.separator("]")
-        else:
-            document.members[key] = cursor.value()
-        more = cursor.separator("}")
-    if not cursor.at_end():
-        raise ValueError("there is more data after the JSON object")
-
-
-def read_json_document(text: str) -> JsonDocument:
-    """Read a JSON export object member by member, so that a truncated or damaged file still
-    gives every message before the damage (reported in `problem`), and never raises."""
-    cursor = _Cursor(text)
-    document = JsonDocument()
-    try:
-        _read_members(cursor, document)
-    except ValueError as exc:  # json.JSONDecodeError is a ValueError
-        document.line = text.count("\n", 0, cursor.pos) + 1
-        why = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-        document.problem = (
-            f"the JSON cannot be read past line {document.line} ({why}): the export is truncated or damaged; "
-            f"the {len(document.messages)} messages before that point were read"
-        )
-    return document
-
-
-def as_dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
 
 NAME = "discordchatexporter-json"
 VERSION = "1"
@@ -181,6 +51,7 @@ _CHAT_TYPES = {"DirectTextChat": "personal", "DirectGroupTextChat": "group", "Gu
 _DISCORD_EPOCH_MS = 1_420_070_400_000
 _SNOWFLAKE_TOLERANCE_S = 5
 _SIGNATURE = (r'"guild"\s*:\s*\{', r'"channel"\s*:\s*\{', r'"messages"\s*:\s*\[')
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def detect(tree: ExportTree) -> list[str]:
@@ -197,9 +68,7 @@ def detect(tree: ExportTree) -> list[str]:
 def parse(tree: ExportTree, main: str, options: ParseOptions) -> Iterator[Chat]:
     """One `Chat`: the channel of one DiscordChatExporter JSON file."""
     problems = Problems()
-    document = read_json_document(read_text(tree, main, problems))
-    if document.problem:
-        problems.add(main, document.problem, line=document.line or 0)
+    document = read_json_file(tree, main, problems)
     declared = document.members.get("messageCount")
     if isinstance(declared, int) and not document.problem and declared != len(document.messages):
         problems.add(main, f"the file says messageCount {declared} but holds {len(document.messages)} messages")

@@ -16,6 +16,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from ._files import WEB_ONLY, as_dict, as_list, is_web_link, kind_from_name, read_head, read_json_file
+from ._jsonstream import JsonDocument
 from ._model import (
     Chat,
     ExportTree,
@@ -28,17 +30,6 @@ from ._model import (
     prune,
     repair_mojibake,
     time_header,
-)
-from .discord import (
-    WEB_ONLY,
-    JsonDocument,
-    as_dict,
-    as_list,
-    is_web_link,
-    kind_from_name,
-    read_head,
-    read_json_document,
-    read_text,
 )
 
 NAME = "meta-json"
@@ -118,16 +109,9 @@ def parse(tree: ExportTree, main: str, options: ParseOptions) -> Iterator[Chat]:
         yield _html_chat(tree, main, parts, scope, options)
         return
     problems = Problems()
-    documents = [(part, _read(tree, part, problems)) for part in parts]
+    documents = [(part, read_json_file(tree, part, problems)) for part in parts]
     header = _header(main, dict(documents)[main], options, len(parts))
     yield Chat(header, _messages(tree, main, documents, problems), scope, set(parts), problems)
-
-
-def _read(tree: ExportTree, name: str, problems: Problems) -> JsonDocument:
-    document = read_json_document(read_text(tree, name, problems))
-    if document.problem:
-        problems.add(name, document.problem, line=document.line or 0)
-    return document
 
 
 def _html_chat(tree: ExportTree, main: str, parts: list[str], scope: str | None, options: ParseOptions) -> Chat:

@@ -17,20 +17,19 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from ._files import as_dict, as_list, kind_from_name, read_head
 from ._model import (
     Chat,
     ExportTree,
     Message,
     ParseOptions,
     Problems,
-    assumed_time,
     attachment,
-    explicit_time,
+    local_time,
     not_included,
     prune,
     time_header,
 )
-from .discord import as_dict, as_list, kind_from_name, read_head
 
 NAME = "signal-export"
 VERSION = "1"
@@ -119,12 +118,7 @@ def _time(text: str, options: ParseOptions, notes: list[str]) -> dict[str, Any] 
     except ValueError:
         notes.append(f"the time {text!r} cannot be read")
         return {"text": text}
-    if moment.tzinfo is not None:
-        return explicit_time(moment, text)
-    time, problem = assumed_time(moment, text, options)
-    if problem:
-        notes.append(problem)
-    return time
+    return local_time(moment, text, options, notes)
 
 
 def _body(text: str) -> str:

@@ -18,14 +18,14 @@ from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 from typing import Any
 
+from ._files import is_web_link, read_head
 from ._model import (
     Chat,
     ExportTree,
     Message,
     ParseOptions,
     Problems,
-    assumed_time,
-    explicit_time,
+    local_time,
     not_included,
     prune,
     time_header,
@@ -41,6 +41,7 @@ _SNIFF = 8192
 _LABEL = re.compile(r"(\d{2})\.(\d{2})\.(\d{4}) (\d{2}):(\d{2}):(\d{2})(?: UTC([+-])(\d{2}):(\d{2}))?")
 _FIRST_LABEL = re.compile(r'class="pull_right date details" title="([^"]*)"')
 _REPLY = re.compile(r"go_to_message(-?\d+)")
+_WRAPPING = re.compile(r"\n[ \t]*$")
 _COORDINATES = re.compile(r"q=(-?[\d.]+),(-?[\d.]+)")
 _SEPARATOR_IDS = 500_000_000  # date separators count down from -1; migrated messages sit near -10**9
 _VOID = frozenset({"br", "img", "meta", "link", "hr", "input", "wbr", "source"})
@@ -62,8 +63,7 @@ _MEDIA_ROLES = {"title": "media_title", "description": "media_description", "sta
 
 
 def _looks_like_chat_page(tree: ExportTree, name: str) -> bool:
-    with tree.open(name) as stream:
-        head = stream.read(_SNIFF).decode("utf-8", errors="replace")
+    head = read_head(tree, name, _SNIFF)
     return "<title>Exported Data</title>" in head and "page_body chat_page" in head
 
 
@@ -236,9 +236,7 @@ def _naive_note(options: ParseOptions) -> str:
 
 
 def _labels_have_offsets(tree: ExportTree, main: str) -> bool:
-    with tree.open(main) as stream:
-        head = stream.read(1 << 16).decode("utf-8", errors="replace")
-    label = _FIRST_LABEL.search(head)
+    label = _FIRST_LABEL.search(read_head(tree, main))
     return label is not None and "UTC" in label.group(1)
 
 
@@ -312,7 +310,7 @@ def _default(record: _Record, number: int | None, source: dict[str, Any], contex
 
 def _clean(text: str) -> str:
     """The text of a `div.text`: the newline and indentation Telegram wraps it in removed."""
-    return re.sub(r"\n[ \t]*$", "", text.removeprefix("\n"))
+    return _WRAPPING.sub("", text.removeprefix("\n"))
 
 
 def _reply(href: str | None) -> str | None:
@@ -329,14 +327,11 @@ def _time(label: str | None, context: _Context, problems: list[str]) -> dict[str
         problems.append(f"time label {label!r} is not DD.MM.YYYY HH:MM:SS [UTC±HH:MM]")
         return {"text": label}
     day, month, year, hour, minute, second, sign, off_h, off_m = match.groups()
-    naive = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
+    moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
     if sign:
         offset = timedelta(hours=int(off_h), minutes=int(off_m))
-        return explicit_time(naive.replace(tzinfo=timezone(-offset if sign == "-" else offset)), label)
-    time, problem = assumed_time(naive, label, context.options)
-    if problem:
-        problems.append(problem)
-    return {**time, "basis": "assumed"} if context.explicit else time
+        moment = moment.replace(tzinfo=timezone(-offset if sign == "-" else offset))
+    return local_time(moment, label, context.options, problems, mark_assumed=context.explicit)
 
 
 def _add_media(message: dict[str, Any], record: _Record, context: _Context) -> None:
@@ -371,7 +366,7 @@ def _kind(classes: set[str], title: str) -> str | None:
 
 def _file(context: _Context, kind: str, href: str | None, name: str | None, description: str) -> dict[str, Any]:
     """A §7 attachment for a media block: its link, or the export's words when it left the file out."""
-    if href and not href.startswith(("http://", "https://")):
+    if href and not is_web_link(href):
         return media(context.tree, context.folder, href, kind, name=name)
     return not_included(kind, description or "(no file and no reason in the export)", name=name)
 

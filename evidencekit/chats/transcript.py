@@ -101,7 +101,8 @@ def write_transcript(out: IO[bytes], parser: ModuleType, tree: ExportTree, main:
     emit(header)
     stats = _Stats()
     for number, message in enumerate(chat.messages, start=1):
-        record = prune({**message, "kind": "message", "n": number})
+        record = prune(message)
+        record["kind"], record["n"] = "message", number
         stats.add(record)
         emit(record)
     end = {
