@@ -317,8 +317,9 @@ class FolderSource:
         return None
 
 
-class _MemberStream(io.RawIOBase):
-    """A zip member stream whose damage (bad CRC, truncation) raises `FormatError`."""
+class MemberStream(io.RawIOBase):
+    """A zip member stream whose damage (bad header or CRC, truncation) raises `FormatError`
+    naming the member (`where`) and the zip (`label`). Seekable when the member is."""
 
     def __init__(self, inner: IO[bytes], where: str, label: str):
         self._inner, self._where, self._label = inner, where, label
@@ -326,14 +327,29 @@ class _MemberStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def seekable(self) -> bool:
+        return self._inner.seekable()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        try:
+            return self._inner.seek(offset, whence)
+        except DAMAGED as exc:
+            raise self._damaged(exc) from None
+
+    def tell(self) -> int:
+        return self._inner.tell()
+
     def readinto(self, buffer: WriteableBuffer) -> int:
         view = memoryview(buffer).cast("B")
         try:
             data = self._inner.read(len(view))
         except DAMAGED as exc:
-            raise FormatError(f"{self._where}: damaged in the bag ({exc})", path=self._label) from None
+            raise self._damaged(exc) from None
         view[: len(data)] = data
         return len(data)
+
+    def _damaged(self, exc: BaseException) -> FormatError:
+        return FormatError(f"{self._where}: damaged in the zip ({exc})", path=self._label)
 
     def close(self) -> None:
         self._inner.close()
@@ -342,10 +358,13 @@ class _MemberStream(io.RawIOBase):
 
 def guarded_stream(source: Source, relpath: str) -> BinaryIO:
     """Open `relpath`; for a zip, damage found while reading raises `FormatError` instead of zipfile's errors."""
-    stream = source.open(relpath)
+    try:
+        stream = source.open(relpath)
+    except DAMAGED as exc:  # zipfile checks the local header on open
+        raise FormatError(f"{relpath}: damaged in the bag ({exc})", path=source.label) from None
     if not isinstance(source, ZipSource):
         return stream
-    return cast(BinaryIO, io.BufferedReader(_MemberStream(stream, relpath, source.label), CHUNK))
+    return cast(BinaryIO, io.BufferedReader(MemberStream(stream, relpath, source.label), CHUNK))
 
 
 def extract_all(source: ZipSource, root: Path) -> None:

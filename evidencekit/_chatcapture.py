@@ -12,14 +12,13 @@ manifest names it.
 from __future__ import annotations
 
 import os
-import zipfile
-import zlib
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import IO, Any
 
 from . import _journal
+from ._bagsource import DAMAGED
 from ._store import new_temp, place
 from ._time import stamp
 from ._walk import Found
@@ -36,7 +35,7 @@ SHOWN_PROBLEMS = 20  # reading problems listed in the capture result (all are in
 #: What reading a damaged or hostile export can raise besides our own errors: zipfile's CRC and
 #: header checks and zlib on a damaged member, and the JSON decoder's recursion limit on deeply
 #: nested input. The export stays captured; it is reported as not read, like a `FormatError`.
-READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, RecursionError)
+READ_ERRORS = (*DAMAGED, RecursionError)
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,6 +165,9 @@ class Reader:
                 if self.eof or len(self.buf) - self.pos > MAX_VALUE:
                     ends = " (the file ends too soon)" if self.eof else ""
                     raise StreamError(f"invalid JSON at {self.where()}{ends}: {exc.msg}", reason=exc.msg) from None
+            except RecursionError:
+                why = "nested too deeply to be read"
+                raise StreamError(f"a value at {self.where()} is {why}", reason=why) from None
             self._more()
         start, self.pos = self.pos, end
         return value, self.buf[start:end], self._repaired(self.offset + start, self.offset + end)

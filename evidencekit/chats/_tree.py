@@ -8,6 +8,7 @@ member's CRC-32; a folder tree never follows a symbolic link.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import stat
 import unicodedata
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from .._bagsource import DAMAGED, MemberStream
 from .._fs import safe_relpath
 from ..errors import FormatError, UnsafePathError
 
@@ -186,7 +188,11 @@ class ZipTree:
         return name in self._members
 
     def open(self, name: str) -> IO[bytes]:
-        return self._zip.open(self._members[name])
+        try:
+            member = self._zip.open(self._members[name])
+        except DAMAGED as exc:  # zipfile checks the local header on open
+            raise FormatError(f"{name}: damaged in the zip ({exc})", path=self.label) from None
+        return io.BufferedReader(MemberStream(member, name, self.label), 1 << 20)
 
     def sha256(self, name: str) -> str:
         if name not in self._hashes:

@@ -66,7 +66,7 @@ def _first_line(tree: ExportTree, name: str) -> str:
 def _is_message_line(line: str) -> bool:
     try:
         record = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply to be a message
         return False
     return isinstance(record, dict) and {"date", "sender", "body"} <= record.keys()
 
@@ -149,7 +149,7 @@ def _json_lines(tree: ExportTree, main: str, options: ParseOptions) -> Iterator[
         notes = [problem] if problem else []
         try:
             record = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             record = None
         if isinstance(record, dict):
             message = _record(tree, folder, record, options, notes)

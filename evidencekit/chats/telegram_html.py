@@ -12,6 +12,7 @@ source and this parser does not claim the HTML (the pages are still captured as 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -118,10 +119,28 @@ class _Page(HTMLParser):
         self.records: list[_Record] = []
         self.thumbs: list[str] = []
         self._stack: list[tuple[str, str | None]] = []
+        self._roles: list[str] = []  # the open elements' roles, innermost last (None roles left out)
+        self._open_roles: Counter[str] = Counter()
+        self._open_tags: Counter[str] = Counter()  # so every step is O(1) however deep the nesting
         self._record: _Record | None = None
 
     def _inside(self, role: str) -> bool:
-        return any(r == role for _tag, r in self._stack)
+        return self._open_roles[role] > 0
+
+    def _push(self, tag: str, role: str | None) -> None:
+        self._stack.append((tag, role))
+        self._open_tags[tag] += 1
+        if role is not None:
+            self._roles.append(role)
+            self._open_roles[role] += 1
+
+    def _pop(self) -> tuple[str, str | None]:
+        tag, role = self._stack.pop()
+        self._open_tags[tag] -= 1
+        if role is not None:
+            self._roles.pop()
+            self._open_roles[role] -= 1
+        return tag, role
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = {k: v or "" for k, v in attrs}
@@ -131,7 +150,7 @@ class _Page(HTMLParser):
         elif tag == "img" and self._record is not None and attributes.get("src"):
             self.thumbs.append(attributes["src"])
         if tag not in _VOID:
-            self._stack.append((tag, self._role(tag, classes, attributes)))
+            self._push(tag, self._role(tag, classes, attributes))
 
     def _role(self, tag: str, classes: set[str], attributes: dict[str, str]) -> str | None:
         record = self._record
@@ -168,10 +187,10 @@ class _Page(HTMLParser):
         return next((role for word, role in roles.items() if word in classes), None)
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in _VOID:
-            return
+        if tag in _VOID or not self._open_tags[tag]:
+            return  # a stray end tag closes nothing
         while self._stack:
-            open_tag, role = self._stack.pop()
+            open_tag, role = self._pop()
             if role == "message" and self._record is not None:
                 self.records.append(self._record)
                 self._record = None
@@ -182,7 +201,7 @@ class _Page(HTMLParser):
         self._capture(data)
 
     def _capture(self, data: str) -> None:
-        role = next((r for _tag, r in reversed(self._stack) if r is not None), None)
+        role = self._roles[-1] if self._roles else None
         if role in (None, "skip", "message", "media", "forwarded"):
             return
         if role == "title":
