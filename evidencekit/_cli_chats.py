@@ -28,7 +28,7 @@ def chats(case_dir: str | None, as_json: bool) -> None:
     for row in rows:
         span = f"{row['first'] or '?'} to {row['last'] or '?'}"
         problems = f"\t{row['problems']} problem(s) noted" if row["problems"] else ""
-        click.echo(
+        ui.echo(
             f"{row['id']}\t{row['platform']}\t{row['messages']} messages\t{span}\t{row['title'] or ''}{problems}"
         )
     if not rows:
@@ -69,7 +69,7 @@ def messages(
         _table(rows)
     else:
         for row in rows:
-            click.echo("\t".join(row))
+            ui.echo("\t".join(row))
     ui.say(f"{len(rows)} message(s)")
 
 
@@ -98,10 +98,11 @@ def _attachment(attachment: dict[str, Any]) -> str:
 def _table(rows: list[list[str]]) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table("time", "chat", "sender", "text")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(ui.clean(cell)) for cell in row))  # Text: chat words are never read as markup
     Console().print(table)
 
 

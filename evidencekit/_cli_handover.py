@@ -173,7 +173,7 @@ def package(
         f"package sha256: {result.sha256}  (record the handover: evidencekit custody transfer --package "
         f"{result.path} --to NAME)"
     )
-    click.echo(str(result.path))
+    ui.echo(str(result.path))
 
 
 @cli.command("unpack")
@@ -219,4 +219,4 @@ def decrypt(encrypted: str, identity_specs: tuple[str, ...], out: str | None, pa
     if not identity_specs:
         raise click.UsageError("pass --identity with a key that can open the file")
     target = api.decrypt(encrypted, identities=identities(identity_specs, passphrase_file), out=out)
-    click.echo(str(target))
+    ui.echo(str(target))

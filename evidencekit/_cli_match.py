@@ -80,12 +80,12 @@ def _render_matches(data: dict[str, Any], as_json: bool) -> None:
     for row in data["matches"]:
         distances = "  ".join(f"{k} {v}" for k, v in row["distances"].items() if v is not None)
         same = "; identical bytes" if row["identical"] else ""
-        click.echo(
+        ui.echo(
             f"{row['reference']}\t{row['item']}\t{distances}\t({row['reference_form']}; {row['found_in']}{same})"
         )
         for seen in row["appearances"]:
             message = f"message {seen['n']}" + (f" (id {seen['id']})" if seen["id"] else "")
-            click.echo(
+            ui.echo(
                 f"\tin {seen['chat']} {seen['title'] or ''!r}, {message}, from {seen['sender']}, at {seen['time']}"
             )
     for row in data["failed"]:
@@ -116,7 +116,7 @@ def duplicates(threshold_specs: tuple[str, ...], case_dir: str | None, as_json: 
     if as_json:
         return ui.emit_json(clusters)
     for number, cluster in enumerate(clusters, 1):
-        click.echo(
+        ui.echo(
             f"group {number}\t{len(cluster['items'])} item(s)\t{cluster['sightings']} sighting(s)\t"
             f"{cluster['postings']} chat posting(s)\t{', '.join(cluster['items'])}"
         )

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import click
-
 from . import _cli_support as ui
 from ._time import local_text
 from .imaging import PDQ_AVAILABLE
@@ -25,7 +23,7 @@ def key(info: dict[str, Any], as_json: bool, created: bool = False) -> None:
         ui.say(
             "write the fingerprint below on paper: whoever checks your evidence compares it with the one in the case"
         )
-    click.echo(f"name:        {info['name']}\nfingerprint: {info['fingerprint']}\npublic key:  {info['public_key']}")
+    ui.echo(f"name:        {info['name']}\nfingerprint: {info['fingerprint']}\npublic key:  {info['public_key']}")
 
 
 def capture_result(data: dict[str, Any], as_json: bool) -> None:
@@ -34,7 +32,7 @@ def capture_result(data: dict[str, Any], as_json: bool) -> None:
     for row in data["items"]:
         state = "new" if row["new"] else "seen"
         extra = "" if row["analysis"] in ("ok", "not-applicable") else f"  (analysis {row['analysis']})"
-        click.echo(f"{row['id']}\t{state}\t{row['storage']}\t{ui.short(row['path'])}{extra}")
+        ui.echo(f"{row['id']}\t{state}\t{row['storage']}\t{ui.short(row['path'])}{extra}")
     for row in data["links"]:
         ui.say(f"link recorded, not followed: {row['path']} -> {row['target']}")
     for row in data["skipped"]:
@@ -61,7 +59,7 @@ def capture_result(data: dict[str, Any], as_json: bool) -> None:
 def report(data: dict[str, Any], as_json: bool) -> None:
     if as_json:
         return ui.emit_json(data)
-    click.echo(
+    ui.echo(
         f"case {data['case_id'] or '(manifest unreadable)'}: {data['items']} item(s), {data['stored']} stored, "
         f"{data['hash_only']} hash-only, {data['custody_records']} custody record(s)"
     )
@@ -76,15 +74,15 @@ def report(data: dict[str, Any], as_json: bool) -> None:
             if pinned
             else "good signature; to be sure it is theirs, compare this fingerprint with the one on paper or pass --trust"
         )
-        click.echo(f"signer {signer['name']}: {signer['fingerprint']} ({trust})")
+        ui.echo(f"signer {signer['name']}: {signer['fingerprint']} ({trust})")
     for problem in data["problems"]:
-        click.echo(problem_line(problem))
+        ui.echo(problem_line(problem))
     for kind in ("hash-only", "not-included"):
         notes = [n for n in data["notices"] if n["kind"] == kind]
         if notes:
             ids = ", ".join(n.get("item", "?") for n in notes[:8]) + (" …" if len(notes) > 8 else "")
-            click.echo(f"note: {len(notes)} item(s) {kind}: {ids} ({notes[0]['message']})")
-    click.echo(
+            ui.echo(f"note: {len(notes)} item(s) {kind}: {ids} ({notes[0]['message']})")
+    ui.echo(
         "OK: every file, signature and custody record checks out"
         if data["ok"]
         else f"FAIL: {len(data['problems'])} problem(s)"

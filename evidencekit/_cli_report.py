@@ -64,4 +64,4 @@ def report(
         ui.say(f"warning: {warning}")
     checked = "the case verified" if result.verified else "the case did NOT verify: the report says why"
     ui.say(f"wrote {result.format.upper()} report ({ui.human_size(result.size)}); {checked}")
-    click.echo(str(result.path))
+    ui.echo(str(result.path))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -176,9 +177,25 @@ def emit_json(value: Any) -> None:
     EMITTED["json"] = True
 
 
+#: What must not reach a terminal raw: C0 and C1 control characters other than tab and line
+#: feed (ESC sequences can rewrite the screen or the window title) and bidi overrides (they
+#: can make a file name read as another). Hostile file names and chat texts carry them.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean(text: str) -> str:
+    """`text` safe to print: unsafe characters shown as `\\x1b`-style escapes."""
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
+
+
+def echo(message: str = "", *, err: bool = False) -> None:
+    """A line for people (stdout, or stderr with `err`), made safe for the terminal."""
+    click.echo(clean(message), err=err)
+
+
 def say(message: str) -> None:
     """A line for people, on stderr."""
-    click.echo(message, err=True)
+    echo(message, err=True)
 
 
 def human_size(size: int) -> str:

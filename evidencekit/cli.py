@@ -90,7 +90,7 @@ def keys_list(as_json: bool) -> None:
     if as_json:
         return ui.emit_json(infos)
     for info in infos:
-        click.echo(f"{info['name']}\t{info['fingerprint']}\t{'passphrase' if info['encrypted'] else 'NO passphrase'}")
+        ui.echo(f"{info['name']}\t{info['fingerprint']}\t{'passphrase' if info['encrypted'] else 'NO passphrase'}")
     if not infos:
         ui.say("no keys yet: create one with `evidencekit keys create --name NAME`")
 
@@ -107,7 +107,7 @@ def keys_export(name: str | None, out_dir: str, as_json: bool) -> None:
     Example: evidencekit keys export aisyah --out usb-stick/
     """
     paths = [str(p) for p in api.export_key(ui.choose_key_name(name), Path(out_dir))]
-    ui.emit_json(paths) if as_json else click.echo("\n".join(paths))
+    ui.emit_json(paths) if as_json else ui.echo("\n".join(paths))
 
 
 # ---------------------------------------------------------------- case
@@ -142,7 +142,7 @@ def init(
     if as_json:
         return ui.emit_json({"case": str(case.root), **manifest["case"]})
     ui.say(f"created case {manifest['case']['id']} in {case.root}")
-    click.echo(str(case.root))
+    ui.echo(str(case.root))
 
 
 @cli.command("capture")
@@ -296,7 +296,7 @@ def items(case_dir: str | None, as_json: bool) -> None:
         return ui.emit_json(rows)
     for row in rows:
         flag = " screenshot" if row["screenshot"] else ""
-        click.echo(
+        ui.echo(
             f"{row['id']}\t{row['media_type']}\t{ui.human_size(row['size'])}\t{row['storage']}{flag}\t{row['name']}"
         )
     if not rows:
@@ -315,7 +315,7 @@ def show(item_id: str, case_dir: str | None, as_json: bool) -> None:
     item = api.show_item(ui.find_case(case_dir), item_id)
     if as_json:
         return ui.emit_json(item)
-    click.echo(render.describe_item(item))
+    ui.echo(render.describe_item(item))
 
 
 # ---------------------------------------------------------------- custody
@@ -334,7 +334,7 @@ def custody_log(case_dir: str | None, as_json: bool) -> None:
         return ui.emit_json(records)
     for rec in records:
         items_ = f" items {','.join(rec['items'][:6])}{'…' if len(rec['items']) > 6 else ''}" if rec["items"] else ""
-        click.echo(
+        ui.echo(
             f"{rec['seq']:>4}  {local_text(rec['time'])}  {rec['action']:<8} by {rec['actor']['name']} "
             f"({rec['actor']['fingerprint']}){items_}"
             + (f"\n      to: {rec['details'].get('to')}" if rec["action"] == "transfer" else "")
@@ -380,14 +380,14 @@ def demo(directory: str | None, as_json: bool) -> None:
     summary = api.demo(target, log=None if as_json else ui.say)
     if as_json:
         return ui.emit_json(summary)
-    click.echo(summary["case"])
+    ui.echo(summary["case"])
 
 
 # ---------------------------------------------------------------- main
 def _print_error(exc: EvidenceKitError) -> None:
-    click.echo(f"error: {exc}", err=True)
+    ui.echo(f"error: {exc}", err=True)
     if exc.hint:
-        click.echo(f"hint: {exc.hint}", err=True)
+        ui.echo(f"hint: {exc.hint}", err=True)
     if _STATE["json"] and not ui.EMITTED["json"]:
         ui.emit_json(
             {
@@ -417,7 +417,7 @@ def _run(argv: list[str] | None) -> int:
         exc.show()
         return 3
     except (click.Abort, KeyboardInterrupt):
-        click.echo(
+        ui.echo(
             "\nstopped. Anything already saved is kept; run `evidencekit recover` if a capture was cut short.", err=True
         )
         return 130
@@ -428,7 +428,7 @@ def _run(argv: list[str] | None) -> int:
         if _STATE["debug"]:
             traceback.print_exc()
         else:
-            click.echo(
+            ui.echo(
                 f"internal error (a bug in evidencekit): {sys.exc_info()[1]!r}\n"
                 "please report it; run again with --debug to see the details",
                 err=True,

@@ -120,11 +120,6 @@ def test_the_command_line_takes_every_hostile_input_in_one_batch(home: Path, tmp
     assert json.loads(verified.stdout)["ok"] is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_cli_render/_cli_support print file names as they are: a name holding ESC sequences "
-    "reaches the terminal (not in this change's files; reported)",
-)
 def test_terminal_escapes_in_a_file_name_never_reach_the_terminal(home: Path, tmp_path: Path) -> None:
     names = tmp_path / "names"
     names.mkdir()
