@@ -28,9 +28,7 @@ def chats(case_dir: str | None, as_json: bool) -> None:
     for row in rows:
         span = f"{row['first'] or '?'} to {row['last'] or '?'}"
         problems = f"\t{row['problems']} problem(s) noted" if row["problems"] else ""
-        ui.echo(
-            f"{row['id']}\t{row['platform']}\t{row['messages']} messages\t{span}\t{row['title'] or ''}{problems}"
-        )
+        ui.echo(f"{row['id']}\t{row['platform']}\t{row['messages']} messages\t{span}\t{row['title'] or ''}{problems}")
     if not rows:
         ui.say("no chats yet: capture a chat export (a folder, zip or file) with `evidencekit capture PATH`")
 

@@ -134,6 +134,7 @@ def custody_import_receipt(
     help="Encrypt for this person: an age1… key, an ssh-ed25519 line, or a .pub file. Repeatable.",
 )
 @click.option("--organization", help="Your organisation, for bag-info.txt (Source-Organization).")
+@click.option("--no-reports", is_flag=True, help="Leave out the HTML and PDF reports (they are in by default).")
 @case_option
 @key_option
 @passfile_option
@@ -144,6 +145,7 @@ def package(
     no_content: bool,
     encrypt_to: tuple[str, ...],
     organization: str | None,
+    no_reports: bool,
     case_dir: str | None,
     key_name: str | None,
     passphrase_file: str | None,
@@ -164,6 +166,7 @@ def package(
             content=not no_content,
             encrypt_to=encrypt_to,
             organization=organization,
+            reports=not no_reports,
             progress=bar.advance,
         )
     if as_json:

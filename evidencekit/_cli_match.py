@@ -80,14 +80,10 @@ def _render_matches(data: dict[str, Any], as_json: bool) -> None:
     for row in data["matches"]:
         distances = "  ".join(f"{k} {v}" for k, v in row["distances"].items() if v is not None)
         same = "; identical bytes" if row["identical"] else ""
-        ui.echo(
-            f"{row['reference']}\t{row['item']}\t{distances}\t({row['reference_form']}; {row['found_in']}{same})"
-        )
+        ui.echo(f"{row['reference']}\t{row['item']}\t{distances}\t({row['reference_form']}; {row['found_in']}{same})")
         for seen in row["appearances"]:
             message = f"message {seen['n']}" + (f" (id {seen['id']})" if seen["id"] else "")
-            ui.echo(
-                f"\tin {seen['chat']} {seen['title'] or ''!r}, {message}, from {seen['sender']}, at {seen['time']}"
-            )
+            ui.echo(f"\tin {seen['chat']} {seen['title'] or ''!r}, {message}, from {seen['sender']}, at {seen['time']}")
     for row in data["failed"]:
         ui.say(f"NOT compared: {row['reference']}: {row['reason']}")
     for reference, item in data["captured"].items():

@@ -226,11 +226,13 @@ def package(
     content: bool = True,
     encrypt_to: Sequence[str] = (),
     organization: str | None = None,
+    reports: bool = True,
     now: datetime | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> PackageResult:
     """Write the case (or some items) as a signed BagIt zip, optionally encrypted with age.
 
+    With `reports` (the default) the HTML and PDF reports, English and Malay, go in too.
     Verifies the case first and raises `VerificationError` if it does not check out.
     The default output is `<case id>.zip` (`.zip.age` when encrypted) in the current folder.
     """
@@ -253,9 +255,8 @@ def package(
     target = Path(out) if out else Path(f"{bag}.zip{'.age' if encrypt_to else ''}")
     chosen = _select(manifest, items)
     index = _index(manifest, manifest_bytes, chosen, content, key, moment)
-    payload = _report_files(case, chosen, index, moment) + _payload(
-        case, manifest, index
-    )  # reports first: they add to the index
+    made = _report_files(case, chosen, index, moment) if reports else []  # first: they add to the index
+    payload = made + _payload(case, manifest, index)
     zip_path = target if not encrypt_to else target.with_name(f".{target.name}.zip.tmp")
     written = write_bag_zip(
         zip_path,
