@@ -9,6 +9,7 @@ from a manifest may be used under a root. Works on Windows, macOS and Linux.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import sys
@@ -17,6 +18,7 @@ import time
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from .errors import CaseBusyError, UnsafePathError
 
@@ -61,6 +63,30 @@ def atomic_write(path: Path, data: bytes, *, mode: int = PRIVATE_FILE) -> None:
             os.unlink(tmp)
         raise
     fsync_dir(path.parent)
+
+
+#: `errno` values that mean the drive (or the user's quota on it) has no space left.
+DISK_FULL = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether `exc` is an `OSError` saying the drive is full (`ENOSPC`, or over quota)."""
+    return isinstance(exc, OSError) and exc.errno in DISK_FULL
+
+
+def write_all(handle: IO[bytes], data: bytes | bytearray | memoryview) -> None:
+    """Write every byte of `data` to `handle`.
+
+    An unbuffered file may take fewer bytes than it was given, which is what a nearly full
+    disk does first; the next write then raises `OSError(ENOSPC)`. Ignoring the short count
+    would leave a copy that is silently too short.
+    """
+    view = memoryview(data).cast("B")
+    while view:
+        written = handle.write(view)
+        if not written:
+            raise OSError(errno.EIO, "the write made no progress")
+        view = view[written:]
 
 
 def append_durably(path: Path, data: bytes) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _canonical
+from ._fs import write_all
 from .case import JOURNAL, Case
 from .errors import FormatError
 
@@ -45,7 +46,7 @@ class Writer:
         return self
 
     def append(self, entry: dict[str, Any]) -> None:
-        self._handle.write(_canonical.dumps(entry) + b"\n")
+        write_all(self._handle, _canonical.dumps(entry) + b"\n")  # a short write on a full disk must not cut a line
 
     def __exit__(self, *exc: object) -> None:
         self._handle.close()

@@ -38,19 +38,23 @@ def place(case_root: Path, temp: Path, sha256: str, *, relpath: str | None = Non
     content-named derived file); return the relative path."""
     relpath = relpath or object_path(sha256)
     target = case_root / relpath
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not hasattr(os, "sync"):  # Windows: no global sync, so flush each object while it is writable
-        _fsync_file(temp)
-    make_read_only(temp)
-    if target.exists():
-        discard(temp)
-        return relpath
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)  # a new folder takes space: may fail on a full disk
+        if not hasattr(os, "sync"):  # Windows: no global sync, so flush each object while it is writable
+            _fsync_file(temp)
+        make_read_only(temp)
+        if target.exists():
+            discard(temp)
+            return relpath
         os.replace(temp, target)
     except PermissionError:
         if sys.platform != "win32" or not target.exists():
+            discard(temp)
             raise
         discard(temp)  # Windows: a concurrent capture placed the same content first
+    except OSError:
+        discard(temp)  # never leave a checked copy behind that no one will place
+        raise
     return relpath
 
 

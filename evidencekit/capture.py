@@ -9,11 +9,12 @@ any moment can be finished by `recover()`; one bad file never stops the batch.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import sys
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +23,7 @@ from typing import Any
 
 from . import _canonical, _journal
 from ._derived import apply_derived
-from ._fs import removing_on_error
+from ._fs import is_disk_full, removing_on_error, write_all
 from ._store import new_temp, place, sync_store
 from ._time import ns_to_utc_text, stamp
 from ._tz import check_timezone
@@ -30,7 +31,7 @@ from ._walk import Found, walk_inputs
 from .case import TOOL, Case, ensure_consistent
 from .chats import ParseOptions, ZipTree
 from .digest import SMALL_FILE, FileDigest, copy_and_hash, hash_bytes
-from .errors import InputError
+from .errors import CaseStateError, InputError
 from .imaging import analyze_image
 from .manifest import Manifest, next_item_id
 from .media import IMAGE_TYPES, SNIFF_BYTES, sniff_media_type
@@ -134,7 +135,7 @@ def _read_all(src: Any) -> bytes:
 def _copy_small(case_root: Path, data: bytes, where: str) -> Path:
     temp = new_temp(case_root)
     with removing_on_error(temp), open(temp, "r+b", buffering=0) as out:
-        out.write(data)
+        write_all(out, data)
         out.seek(0)
         if out.read() != data:
             raise InputError(
@@ -194,8 +195,8 @@ def capture_file(case: Case, found: Found, ctx: CaptureContext, progress: Progre
             read = _read_source(case, src, info.st_size, ctx, found.given, progress)
             after = os.fstat(src.fileno())
     except OSError as exc:
-        raise InputError(f"cannot read the file: {(exc.strerror or str(exc)).lower()}", path=found.given) from exc
-    entry = _entry(case, found, ctx, before, read.digest, read.head, read.temp)
+        raise _os_error(exc, found.given, f"cannot read the file: {(exc.strerror or str(exc)).lower()}") from exc
+    entry = _entry(case, found, ctx, before, read.digest, read.head, read.temp, found.given)
     if (after.st_size, after.st_mtime_ns) != (info.st_size, info.st_mtime_ns) or read.digest.size != info.st_size:
         entry["sighting"]["changed_during_capture"] = True
     stored = case.root / entry["object"] if read.temp else Path(found.absolute)
@@ -212,9 +213,11 @@ def capture_member(case: Case, container: Found, tree: ZipTree, name: str, ctx: 
         before = os.stat(container.absolute)
         with tree.open(name) as src:
             read = _read_source(case, src, info.file_size, ctx, where, None)
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+    except OSError as exc:
+        raise _os_error(exc, where, f"cannot read this member of the zip: {exc}") from exc
+    except (zipfile.BadZipFile, EOFError) as exc:
         raise InputError(f"cannot read this member of the zip: {exc}", path=where) from exc
-    entry = _entry(case, container, ctx, before, read.digest, read.head, read.temp)
+    entry = _entry(case, container, ctx, before, read.digest, read.head, read.temp, where)
     entry["sighting"]["name"] = _text(os.path.basename(name))
     entry["sighting"]["member"] = {
         "path": name,
@@ -225,6 +228,18 @@ def capture_member(case: Case, container: Found, tree: ZipTree, name: str, ctx: 
     source = read.data if read.data is not None else stored
     entry["analysis"] = _analyse(entry["media_type"], source, name) if source is not None else _unanalysed(entry)
     return entry
+
+
+#: Said for a file whose copy did not fit (spec case-layout §2: its partial copy is deleted).
+DISK_FULL_REASON = (
+    "the disk that holds the case is full, so no copy could be kept: "
+    "free some space, or capture into a case on another drive, then capture it again"
+)
+
+
+def _os_error(exc: OSError, where: str, message: str) -> InputError:
+    """The error for one file: a full disk says so and what to do; anything else says `message`."""
+    return InputError(DISK_FULL_REASON if is_disk_full(exc) else message, path=where)
 
 
 def _unanalysed(entry: dict[str, Any]) -> dict[str, Any]:
@@ -241,6 +256,7 @@ def _entry(
     digest: FileDigest,
     head: bytes,
     temp: Path | None,
+    where: str,
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "kind": "file",
@@ -250,7 +266,12 @@ def _entry(
         "sighting": _sighting(found, before, ctx),
     }
     if temp is not None:
-        entry["object"] = place(case.root, temp, digest.sha256)
+        try:
+            entry["object"] = place(case.root, temp, digest.sha256)
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            raise InputError(DISK_FULL_REASON, path=where) from exc
     return entry
 
 
@@ -347,7 +368,7 @@ def capture(
     case = Case.coerce(case)
     ctx = CaptureContext(key, source, url, platform, note, hash_only, now)
     result = CaptureResult()
-    with case.lock():
+    with case.lock(), _disk_full_stops(case):
         ensure_consistent(case)
         _, manifest = case.read_manifest()
         given = [os.fspath(p) for p in paths]
@@ -363,6 +384,23 @@ def capture(
         else:
             _journal.clear(case)  # nothing was captured: the case is unchanged
     return result
+
+
+@contextlib.contextmanager
+def _disk_full_stops(case: Case) -> Iterator[None]:
+    """A full disk outside one file's copy (journal, transcript, manifest) stops the capture
+    with a clear error; what was saved stays in the store and the journal for `recover()`."""
+    try:
+        yield
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        raise CaseStateError(
+            "the disk that holds the case is full, so the capture could not be finished",
+            path=case.root,
+            hint="free some space on that drive (or move the case to another drive), then run "
+            "`evidencekit recover`: it keeps every file saved so far; then capture the rest again",
+        ) from exc
 
 
 def _parse_options(manifest: Manifest, timezone: str | None, date_order: str | None) -> ParseOptions:
@@ -394,12 +432,24 @@ def _run(
             for index, item in enumerate(found):
                 entry = _outcome(item, futures.get(index), ctx, result)
                 if entry is not None:
-                    journal.append(entry)
+                    _journal_append(journal, entry, pool)
                     entries.append(entry)
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)  # Ctrl-C: stop; the journal keeps what was saved
             raise
     return entries
+
+
+def _journal_append(journal: _journal.Writer, entry: dict[str, Any], pool: ThreadPoolExecutor) -> None:
+    """Append to the journal; on a full disk, let the running copies end first (a copy that
+    filled the disk fails and deletes its partial copy, giving the space back), then try again."""
+    try:
+        journal.append(entry)
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        pool.shutdown(wait=True)
+        journal.append(entry)
 
 
 def _outcome(

@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import os
 import sqlite3
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -197,6 +198,7 @@ def reindex(case: Case | str | os.PathLike[str]) -> Path:
     path.parent.mkdir(exist_ok=True)
     temp = path.with_name(f".{INDEX_FILE}.{os.getpid()}.tmp")
     temp.unlink(missing_ok=True)
+    _remove_killed_builds(path.parent)
     try:
         with contextlib.closing(sqlite3.connect(temp)) as db:
             _build(db, case, manifest)
@@ -205,6 +207,24 @@ def reindex(case: Case | str | os.PathLike[str]) -> Path:
     finally:
         temp.unlink(missing_ok=True)
     return path
+
+
+def _remove_killed_builds(folder: Path) -> None:
+    """Delete what builds killed before their rename left (`.chats.sqlite.<pid>.tmp` and SQLite's
+    side files), so copies of the messages do not pile up; a build whose process still runs is
+    left alone. POSIX only: Windows has no harmless way to ask whether a process is alive."""
+    if sys.platform == "win32":
+        return
+    for leftover in folder.glob(f".{INDEX_FILE}.*.tmp*"):
+        pid = leftover.name.removeprefix(f".{INDEX_FILE}.").split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            leftover.unlink(missing_ok=True)
+        except OSError:
+            pass  # the process exists (perhaps another user's): not ours to delete
 
 
 def _build(db: sqlite3.Connection, case: Case, manifest: Manifest) -> None:

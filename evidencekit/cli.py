@@ -212,7 +212,7 @@ def capture(
     if result.failed:
         raise EvidenceKitError(
             f"{len(result.failed)} path(s) could not be captured (everything else was saved)",
-            hint="the 'failed' list says which and why; fix access, then capture them again",
+            hint="the 'failed' list says which and why; fix that (access, free disk space), then capture them again",
         )
     if result.unread:
         raise EvidenceKitError(

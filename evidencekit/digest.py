@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from io import RawIOBase
 from typing import IO, BinaryIO, Protocol
 
+from ._fs import write_all
 from .errors import InputError
 
 ALGORITHMS = ("sha256", "sha1", "md5")
@@ -145,8 +146,7 @@ def _return_ring(ring: _BufferRing, workers: list[_HashWorker]) -> None:
 def _write_checked(
     dst: BinaryIO, check: RawIOBase, buffer: bytearray, count: int, scratch: bytearray, offset: int, where: str
 ) -> None:
-    view = memoryview(buffer)[:count]
-    dst.write(view)
+    write_all(dst, memoryview(buffer)[:count])  # a short write (disk nearly full) is not a short copy
     got = check.readinto(scratch)
     # spec: the copy equals the hashed bytes (bytearray == bytearray compares with memcmp)
     same = scratch == buffer if count == CHUNK else scratch[:got] == buffer[:count]
