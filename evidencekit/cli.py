@@ -119,6 +119,14 @@ def keys_export(name: str | None, out_dir: str, as_json: bool) -> None:
 @click.option(
     "--timezone", help="Timezone for times without one, e.g. Asia/Kuala_Lumpur or +08:00 (default: this computer's)."
 )
+@click.option("--encrypt", is_flag=True, help="Store every copy and transcript encrypted (age) to your key.")
+@click.option(
+    "--recipient",
+    "recipients",
+    multiple=True,
+    metavar="PUBKEY",
+    help="With --encrypt: another public key that can open the copies (age1..., ssh-ed25519 ... or a .pub file).",
+)
 @key_option
 @passfile_option
 @json_option
@@ -128,16 +136,27 @@ def init(
     case_id: str | None,
     examiner: str | None,
     timezone: str | None,
+    encrypt: bool,
+    recipients: tuple[str, ...],
     key_name: str | None,
     passphrase_file: str | None,
     as_json: bool,
 ) -> None:
     """Create a new case folder.
 
-    Example: evidencekit init my-case --title "Telegram group, March 2026"
+    Example: evidencekit init my-case --title "Telegram group, March 2026" --encrypt
     """
     key = ui.load_key(key_name, passphrase_file)
-    case = api.init_case(directory, title=title, key=key, case_id=case_id, examiner=examiner, timezone=timezone)
+    case = api.init_case(
+        directory,
+        title=title,
+        key=key,
+        case_id=case_id,
+        examiner=examiner,
+        timezone=timezone,
+        encrypt=encrypt,
+        recipients=recipients,
+    )
     _, manifest = case.read_manifest()
     if as_json:
         return ui.emit_json({"case": str(case.root), **manifest["case"]})

@@ -14,7 +14,6 @@ import io
 import os
 import shutil
 import string
-import zipfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
