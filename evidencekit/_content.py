@@ -11,6 +11,7 @@ second copy of it takes the digest of the blob already there.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -30,6 +31,7 @@ from .signing import SigningKey
 
 T = TypeVar("T")
 _PLACE_LOCK = threading.Lock()  # capture threads placing the same content: one blob wins, both record it
+_BUFFER = 1 << 20
 _REREAD = "the disk or memory may be failing; capture to another drive"
 
 
@@ -83,18 +85,25 @@ def open_content(root: Path, entry: dict[str, Any], identities: Sequence[object]
     path = root / safe_relpath(entry["object"], root)
     if "blob" not in entry:
         try:
-            return open(path, "rb", buffering=0)  # noqa: SIM115 - the caller closes it
+            return open(path, "rb")  # noqa: SIM115 - the caller closes it
         except OSError as exc:
             raise InputError(f"cannot read the stored copy: {exc.strerror or exc}", path=path) from None
     if not identities:
         raise need_key(entry["object"])
-    return cast(IO[bytes], DecryptingReader(path, identities))
+    return cast(IO[bytes], io.BufferedReader(DecryptingReader(path, identities), _BUFFER))
 
 
 def read_content(root: Path, entry: dict[str, Any], identities: Sequence[object] = ()) -> bytes:
     """The whole plaintext of a stored item or derived entry, in memory (for small files)."""
     with open_content(root, entry, identities) as stream:
         return stream.read()
+
+
+def content_source(root: Path, entry: dict[str, Any], identities: Sequence[object] = ()) -> bytes | Path:
+    """What an image decoder should read: the stored file itself, or an encrypted copy's plaintext in memory."""
+    if "blob" in entry:
+        return read_content(root, entry, identities)
+    return root / safe_relpath(entry["object"], root)
 
 
 def blob_digest(path: Path) -> dict[str, Any]:

@@ -109,6 +109,7 @@ def match(
     regions: bool = True,
     capture: bool = False,
     key: SigningKey | None = None,
+    identities: Sequence[object] = (),
     now: datetime | None = None,
 ) -> MatchResult:
     """Find the case's pictures that look like the `references` (photos given by the survivor).
@@ -116,7 +117,9 @@ def match(
     References are hashed in memory and never stored, unless `capture=True` (then they are
     captured into the case with `key`, after matching). `regions=False` skips searching inside
     screenshots (faster). A reference that cannot be read is listed in `.failed`; the others
-    are still matched. Raises `ValueError` if `capture` is set without a `key`.
+    are still matched. Raises `ValueError` if `capture` is set without a `key`. In an
+    encrypted case, searching inside screenshots decrypts them in memory with `identities`
+    (`SigningKeyError` without them; `regions=False` needs no key).
     """
     if capture and key is None:
         raise ValueError("capture=True needs key=")
@@ -124,7 +127,9 @@ def match(
     _, manifest = case.read_manifest()
     refs, sha256, failed = _reference_table(references)
     items = item_rows(manifest["items"])
-    found = region_rows(case.root, [i for i in manifest["items"] if searchable(i)]) if regions else HashRows()
+    found = (
+        region_rows(case.root, [i for i in manifest["items"] if searchable(i)], identities) if regions else HashRows()
+    )
     best = _best_pairs(items + found, refs, thresholds)
     matches = _describe(case, manifest, best, sha256)
     captured = _capture_references(case, references, failed, key, now) if capture and key else {}
