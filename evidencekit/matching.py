@@ -118,8 +118,8 @@ def match(
     captured into the case with `key`, after matching). `regions=False` skips searching inside
     screenshots (faster). A reference that cannot be read is listed in `.failed`; the others
     are still matched. Raises `ValueError` if `capture` is set without a `key`. In an
-    encrypted case, searching inside screenshots decrypts them in memory with `identities`
-    (`SigningKeyError` without them; `regions=False` needs no key).
+    encrypted case, searching inside screenshots and reading the chats decrypts them in
+    memory with `identities` (`SigningKeyError` without them).
     """
     if capture and key is None:
         raise ValueError("capture=True needs key=")
@@ -131,7 +131,7 @@ def match(
         region_rows(case.root, [i for i in manifest["items"] if searchable(i)], identities) if regions else HashRows()
     )
     best = _best_pairs(items + found, refs, thresholds)
-    matches = _describe(case, manifest, best, sha256)
+    matches = _describe(case, manifest, best, sha256, identities)
     captured = _capture_references(case, references, failed, key, now) if capture and key else {}
     return MatchResult(matches, failed, len(refs) // len(VARIANTS), len(items), len(found), thresholds, captured)
 
@@ -181,9 +181,11 @@ def _best_pairs(items: HashRows, refs: HashRows, limits: Thresholds) -> Best:
     return best
 
 
-def _describe(case: Case, manifest: dict[str, Any], best: Best, sha256: dict[str, str]) -> list[Match]:
+def _describe(
+    case: Case, manifest: dict[str, Any], best: Best, sha256: dict[str, str], identities: Sequence[object]
+) -> list[Match]:
     items = {item["id"]: item for item in manifest["items"]}
-    seen = appearances(case, manifest) if manifest.get("derived") else {}
+    seen = appearances(case, manifest, identities) if manifest.get("derived") else {}
     out = []
     for (reference, item_id), (_, pdq, phash, dhash, form, where) in sorted(best.items(), key=lambda kv: kv[1][0]):
         item = items[item_id]
@@ -193,11 +195,14 @@ def _describe(case: Case, manifest: dict[str, Any], best: Best, sha256: dict[str
     return out
 
 
-def appearances(case: Case, manifest: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Every chat message that carried each file, by SHA-256: chat id and title, message, sender, time."""
+def appearances(
+    case: Case, manifest: dict[str, Any], identities: Sequence[object] = ()
+) -> dict[str, list[dict[str, Any]]]:
+    """Every chat message that carried each file, by SHA-256: chat id and title, message, sender, time
+    (an encrypted case's transcripts are read with `identities`)."""
     titles = {chat["id"]: chat["title"] for chat in list_chats(case)}
     found: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for message in list_messages(case, MessageQuery(with_attachments=True)):
+    for message in list_messages(case, MessageQuery(with_attachments=True), identities=identities):
         for attachment in message.get("attachments", ()):
             if attachment.get("sha256"):
                 found[attachment["sha256"]].append(
