@@ -30,7 +30,7 @@ from ._time import stamp
 from ._walk import Found
 from .capture import CaptureContext, CaptureResult, capture_file, capture_member
 from .case import Case
-from .chats import Detected, FileTree, FolderTree, ParseOptions, ZipTree, detect
+from .chats import Detected, FileTree, FolderTree, ParseOptions, ZipTree, detect, read
 from .chats.transcript import write_transcript
 from .digest import hash_file
 from .errors import EvidenceKitError
@@ -178,7 +178,7 @@ def _capture_members(session: ChatSession, tree: ZipTree, found: list[Found]) ->
 def _parse(session: ChatSession, tree: FolderTree | ZipTree, detected: Detected) -> None:
     where = f"{tree.label}: {detected.main}"
     try:
-        for chat in detected.parser.parse(tree, detected.main, session.options):
+        for chat in read(detected.parser, tree, detected.main, session.options):
             session.record(_write(session, tree, detected, chat))
     except (EvidenceKitError, *READ_ERRORS) as exc:
         session.unread(where, _reason(exc))

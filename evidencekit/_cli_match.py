@@ -60,9 +60,10 @@ def match(
 ) -> None:
     """Find where your photos appear in the case: which items, chats, senders and times.
 
-    The photos you give are compared in memory and not kept, unless you add --capture.
+    Give photo files or folders (every picture below a folder is used). The photos you give
+    are compared in memory and not kept, unless you add --capture.
 
-    Example: evidencekit match my-photos/*.jpg --case my-case
+    Example: evidencekit match my-photos/ --case my-case
     """
     case = ui.find_case(case_dir)
     key = ui.load_key(key_name, passphrase_file, case) if keep else None

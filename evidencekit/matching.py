@@ -22,6 +22,7 @@ from ._hashrows import VARIANTS, HashRows, item_rows, read_reference, reference_
 from .case import Case
 from .chatindex import MessageQuery, list_chats, list_messages
 from .errors import EvidenceKitError
+from .media import IMAGE_TYPES, SNIFF_BYTES, sniff_media_type
 from .signing import SigningKey
 
 
@@ -125,6 +126,7 @@ def match(
         raise ValueError("capture=True needs key=")
     case = Case.coerce(case)
     _, manifest = case.read_manifest()
+    references = expand_references(references)
     refs, sha256, failed = _reference_table(references)
     items = item_rows(manifest["items"])
     found = (
@@ -134,6 +136,30 @@ def match(
     matches = _describe(case, manifest, best, sha256, identities)
     captured = _capture_references(case, references, failed, key, now) if capture and key else {}
     return MatchResult(matches, failed, len(refs) // len(VARIANTS), len(items), len(found), thresholds, captured)
+
+
+def expand_references(references: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """The reference files: files as given, and the pictures below each folder given (by content;
+    other files in a folder are left out, links are not followed), sorted."""
+    out: list[str] = []
+    for given in (os.fspath(reference) for reference in references):
+        if not os.path.isdir(given):
+            out.append(given)
+            continue
+        for folder, dirs, files in os.walk(given):
+            dirs.sort()
+            out.extend(p for p in (os.path.join(folder, f) for f in sorted(files)) if _is_picture(p))
+    return out
+
+
+def _is_picture(path: str) -> bool:
+    if os.path.islink(path) or not os.path.isfile(path):
+        return False
+    try:
+        with open(path, "rb") as handle:
+            return sniff_media_type(handle.read(SNIFF_BYTES)) in IMAGE_TYPES
+    except OSError:
+        return True  # let reading it report why it cannot be used
 
 
 def _reference_table(

@@ -654,16 +654,16 @@ MAIN_NAMES = {
 def run_parser(parser: Any, tree: Any, *, forced_main: str | None = None) -> int:
     """Detect and parse every chat `parser` finds in `tree` (and `forced_main`, even when not
     detected), writing each transcript as capture does; return how many messages were read. Raises what the parser raises."""
-    from evidencekit.chats import ParseOptions
+    from evidencekit.chats import ParseOptions, mains_of, read
     from evidencekit.chats.transcript import write_transcript
 
     options = ParseOptions(timezone="Asia/Kuala_Lumpur", timezone_from="option", date_order="dmy")
-    mains = list(parser.detect(tree))
+    mains = mains_of(parser, tree)
     if forced_main is not None and forced_main not in mains:
         mains.append(forced_main)
     count = 0
     for main in mains:
-        for chat in parser.parse(tree, main, options):
+        for chat in read(parser, tree, main, options):  # as capture does
             written = write_transcript(io.BytesIO(), parser, tree, main, chat)  # as capture does: canonical JSON
             count += int(written.summary["messages"])
     return count

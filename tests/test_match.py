@@ -231,3 +231,16 @@ def test_hamming_distances_are_popcounts_of_xor() -> None:
     a = _hamming.pack(["ffffffffffffffff", "0000000000000001"], 64)
     b = _hamming.pack(["0000000000000000", "0000000000000003"], 64)
     assert _hamming.distances(a, b).tolist() == [[64, 62], [1, 1]]
+
+
+def test_a_folder_of_references_is_every_picture_in_it(
+    case: ek.Case, pictures: dict[str, Path], key: ek.SigningKey, now: datetime
+) -> None:
+    ek.capture(case, [pictures["recompressed"]], key=key, now=now)
+    mine = pictures["reference"].parent
+    (mine / "notes.txt").write_text("not a picture: left out, not a failure")
+    (mine / "sub").mkdir()
+    save(photo(7), mine / "sub" / "another.png")
+    result = ek.match(case, [mine])
+    assert (result.references, result.failed) == (2, [])
+    assert [m.reference for m in result.matches] == [str(pictures["reference"])]

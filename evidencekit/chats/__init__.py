@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
 
-from ._model import Chat, ExportTree, ParseOptions, Problems
+from ..errors import FormatError
+from ._model import DATA_ERRORS, Chat, ExportTree, ParseOptions, Problems
 from ._tree import FileTree, FolderTree, ZipTree
 
 PARSER_NAMES = ("discord", "telegram_json", "meta", "telegram_html", "whatsapp", "signal")
@@ -29,7 +30,9 @@ __all__ = [
     "ZipTree",
     "detect",
     "open_tree",
+    "mains_of",
     "parse_all",
+    "read",
     "parsers",
 ]
 
@@ -47,12 +50,21 @@ class Detected:
     main: str
 
 
+def mains_of(parser: ModuleType, tree: ExportTree) -> list[str]:
+    """`parser.detect()`; a detector's error on hostile data is raised as a `FormatError`."""
+    try:
+        return list(parser.detect(tree))
+    except DATA_ERRORS as exc:
+        raise FormatError(f"cannot be checked for a {parser.NAME} export ({exc!r})", path=tree.label) from exc
+
+
 def detect(tree: ExportTree) -> list[Detected]:
-    """Every main file in `tree` that a parser recognises, each claimed by one parser only."""
+    """Every main file in `tree` that a parser recognises, each claimed by one parser only.
+    Raises `FormatError` when a detector fails on hostile data."""
     claimed: set[str] = set()
     found = []
     for parser in parsers():
-        for main in parser.detect(tree):
+        for main in mains_of(parser, tree):
             if main not in claimed:
                 claimed.add(main)
                 found.append(Detected(parser, main))
@@ -68,8 +80,17 @@ def open_tree(path: str | os.PathLike[str]) -> FolderTree | ZipTree:
     return FileTree(path)
 
 
+def read(parser: ModuleType, tree: ExportTree, main: str, options: ParseOptions) -> Iterator[Chat]:
+    """`parser.parse()`, with a parser's error on hostile data (`DATA_ERRORS`) raised as a
+    `FormatError` naming the file; errors while messages are read are the writer's to report."""
+    try:
+        yield from parser.parse(tree, main, options)
+    except DATA_ERRORS as exc:
+        raise FormatError(f"{main} cannot be read as {parser.NAME} ({exc!r})", path=tree.label) from exc
+
+
 def parse_all(tree: ExportTree, options: ParseOptions) -> Iterator[tuple[Detected, Chat]]:
     """Parse every chat in `tree` (convenience for tests and scripts; capture uses the same steps)."""
     for detected in detect(tree):
-        for chat in detected.parser.parse(tree, detected.main, options):
+        for chat in read(detected.parser, tree, detected.main, options):
             yield detected, chat

@@ -26,6 +26,20 @@ _zone = functools.lru_cache(maxsize=32)(parse_timezone)
 BIDI_MARKS = "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _STRIP_BIDI = str.maketrans("", "", BIDI_MARKS)
 MAX_LISTED_PROBLEMS = 1000
+#: What a parser's own code raises when hostile data breaks an assumption it made (a field of the
+#: wrong type, a date out of range, markup the stdlib HTML parser rejects, nesting too deep).
+#: Reading stops with a problem instead: `chats.read()` and the transcript writer catch these.
+DATA_ERRORS = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    OverflowError,
+    RecursionError,
+    AssertionError,
+    UnicodeError,
+)
 _NO_OFFSET = timedelta(0)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -133,9 +147,12 @@ def explicit_time(moment: datetime, text: str) -> dict[str, Any]:
 
 def epoch_time(seconds: int | float | str, text: str | None = None, *, scale: int = 1) -> dict[str, Any]:
     """A §5 time from epoch seconds (`scale=1`) or milliseconds (`scale=1000`)."""
-    value = int(seconds)
-    moment = _EPOCH + timedelta(microseconds=value * (1_000_000 // scale))
-    return {"text": str(seconds) if text is None else text, "utc": _utc_wall_text(moment)}
+    shown = str(seconds) if text is None else text
+    try:
+        moment = _EPOCH + timedelta(microseconds=int(seconds) * (1_000_000 // scale))
+    except (OverflowError, ValueError):
+        return {"text": shown}  # spec §5: a time that cannot be read keeps its text, without `utc`
+    return {"text": shown, "utc": _utc_wall_text(moment)}
 
 
 def assumed_time(naive: datetime, text: str, options: ParseOptions) -> tuple[dict[str, Any], str | None]:
@@ -145,7 +162,10 @@ def assumed_time(naive: datetime, text: str, options: ParseOptions) -> tuple[dic
     zone = options.tz
     naive = naive.replace(fold=0) if naive.fold else naive
     offset = zone.utcoffset(naive) or _NO_OFFSET  # (never None for the zones `parse_timezone` makes)
-    result: dict[str, Any] = {"text": text, "utc": _utc_wall_text(naive - offset)}
+    try:
+        result: dict[str, Any] = {"text": text, "utc": _utc_wall_text(naive - offset)}
+    except OverflowError:  # a date at the very edge of the calendar (year 1 or 9999)
+        return {"text": text}, f"{text} cannot be converted to UTC"
     if offset == zone.utcoffset(naive.replace(fold=1)):
         return result, None
     back = naive.replace(tzinfo=zone).astimezone(UTC).astimezone(zone).replace(tzinfo=None)

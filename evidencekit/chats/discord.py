@@ -12,7 +12,7 @@ import json
 import posixpath
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from ._files import WEB_ONLY, as_dict, as_list, is_web_link, kind_from_name, read_head, read_json_file
@@ -25,6 +25,7 @@ from ._model import (
     Problems,
     assumed_time,
     attachment,
+    epoch_time,
     explicit_time,
     not_included,
     prune,
@@ -196,7 +197,7 @@ def _snowflake_check(message_id: str | None, moment: datetime) -> list[str]:
     stamped_ms = round(moment.timestamp() * 1000)
     if abs(created_ms - stamped_ms) <= _SNOWFLAKE_TOLERANCE_S * 1000:
         return []
-    created = utc_text(datetime.fromtimestamp(created_ms / 1000, UTC))
+    created = epoch_time(created_ms, scale=1000).get("utc", "out of the calendar's range")
     return [
         f"the message id {message_id} encodes the time {created}, which disagrees with its timestamp "
         f"{utc_text(moment)}: the export may have been altered"

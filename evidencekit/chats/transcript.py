@@ -15,7 +15,7 @@ from typing import IO, Any
 
 from .. import _canonical
 from ..errors import FormatError
-from ._model import Chat, ExportTree, prune
+from ._model import DATA_ERRORS, Chat, ExportTree, prune
 
 FORMAT = "evidencekit/transcript/1"
 _SUPPORT_SUFFIXES = (".css", ".js")
@@ -44,7 +44,7 @@ class _Stats:
         self.messages += 1
         sender = message.get("from")
         if sender:
-            key = (sender.get("name", ""), sender.get("id", ""))
+            key = (str(sender.get("name", "")), str(sender.get("id", "")))  # str: hostile exports put anything there
             self.senders[key] = self.senders.get(key, 0) + 1
         utc = message.get("time", {}).get("utc")
         if utc:
@@ -85,6 +85,45 @@ def header_line(parser: ModuleType, tree: ExportTree, main: str, chat: Chat) -> 
     return prune(header)
 
 
+def _guarded(chat: Chat, main: str) -> Iterator[dict[str, Any]]:
+    """The chat's messages; a parser error on hostile data ends the reading with a problem
+    (every message before it is kept) instead of losing the whole transcript."""
+    count = 0
+    messages = iter(chat.messages)
+    while True:
+        try:
+            message = next(messages)
+        except StopIteration:
+            return
+        except DATA_ERRORS as exc:
+            chat.problems.add(main, f"reading stopped after message {count} ({exc!r}); the rest was not read")
+            return
+        count += 1
+        yield message
+
+
+def _representable(value: Any) -> Any:
+    """`value` with what canonical JSON cannot hold made text: lone surrogates become U+FFFD,
+    floats and out-of-range integers their decimal text."""
+    if isinstance(value, dict):
+        return {str(k): _representable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_representable(v) for v in value]
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int) and abs(value) <= _canonical.MAX_SAFE_INT:
+        return value
+    return str(value)
+
+
+def _repair(record: dict[str, Any], name: str) -> dict[str, Any]:
+    if record.get("kind") != "message":
+        return {}
+    return {"repairs": sorted({*record.get("repairs", ()), name})}
+
+
 def write_transcript(out: IO[bytes], parser: ModuleType, tree: ExportTree, main: str, chat: Chat) -> Written:
     """Stream one chat's transcript to `out`; return its SHA-256, size and summary."""
     digest = hashlib.sha256()
@@ -92,7 +131,10 @@ def write_transcript(out: IO[bytes], parser: ModuleType, tree: ExportTree, main:
 
     def emit(record: dict[str, Any]) -> None:
         nonlocal size
-        line = _canonical.dumps(record) + b"\n"
+        try:
+            line = _canonical.dumps(record) + b"\n"
+        except ValueError:  # a value from the export JSON cannot hold as it is (spec §8)
+            line = _canonical.dumps(_representable(record) | _repair(record, "unrepresentable-value")) + b"\n"
         digest.update(line)
         size += len(line)
         out.write(line)
@@ -100,7 +142,7 @@ def write_transcript(out: IO[bytes], parser: ModuleType, tree: ExportTree, main:
     header = header_line(parser, tree, main, chat)
     emit(header)
     stats = _Stats()
-    for number, message in enumerate(chat.messages, start=1):
+    for number, message in enumerate(_guarded(chat, main), start=1):
         record = prune(message)
         record["kind"], record["n"] = "message", number
         stats.add(record)
