@@ -12,6 +12,7 @@ from .case import Case, custody_log, custody_note, init_case
 from .chatindex import MessageQuery, list_chats, list_messages, reindex
 from .demo import demo
 from .duplicates import DuplicateCluster, HashList, find_duplicates, hash_list
+from .encryption import lock
 from .errors import (
     BadSignatureError,
     CaseBusyError,
@@ -53,6 +54,7 @@ __all__ = [
     "unpack",
     "package",
     "decrypt",
+    "lock",
     "custody_transfer",
     "custody_receive",
     "custody_import_receipt",

@@ -4,7 +4,9 @@
 Invariants: every file of an export is an evidence item before its transcript is written
 (zip members are captured one by one, files a single given chat file names are captured
 when its parser asks for them); parsers read the case's checked copies, never a second
-read of the user's files; a chat export that cannot be parsed is still captured, and the
+read of the user's files, except in an encrypted case, where they read the user's files as
+for a hash-only capture (a decrypted copy would have to be written to disk; spec
+case-layout §7.2) and transcripts are written encrypted as they are made; a chat export that cannot be parsed is still captured, and the
 reason is reported like a failed file; every transcript goes to the journal before the
 manifest names it.
 """
@@ -15,10 +17,14 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 from typing import IO, Any
 
 from . import _journal
 from ._bagsource import DAMAGED
+from ._content import place_sealed, seal_written
+from ._fs import removing_on_error
 from ._store import new_temp, place
 from ._time import stamp
 from ._walk import Found
@@ -70,7 +76,7 @@ class _Copies:
 
     def open(self, absolute: str) -> IO[bytes]:
         entry = self.by_abs.get(absolute)
-        if entry is not None and entry["storage"] == "stored":
+        if entry is not None and entry["storage"] == "stored" and "blob" not in entry:
             return open(self.case.root / entry["object"], "rb")
         return open(absolute, "rb")
 
@@ -143,7 +149,8 @@ def _trees(
         entry = copies.by_abs.get(item.absolute)
         if item.kind == "file" and entry is not None and entry["media_type"] == ZIP_TYPE:
             try:
-                zipped = ZipTree(copies.case.root / entry["object"] if entry["storage"] == "stored" else item.absolute)
+                plain_copy = entry["storage"] == "stored" and "blob" not in entry
+                zipped = ZipTree(copies.case.root / entry["object"] if plain_copy else item.absolute)
             except EvidenceKitError:
                 continue  # not a readable zip: it stays captured as it is
             zipped.label = item.given
@@ -188,20 +195,25 @@ def _reason(exc: BaseException) -> str:
 def _write(session: ChatSession, tree: FolderTree | ZipTree, detected: Detected, chat: Any) -> dict[str, Any]:
     case, ctx = session.case, session.ctx
     temp = new_temp(case.root)
-    try:
-        with open(temp, "wb") as out:
-            written = write_transcript(out, detected.parser, tree, detected.main, chat)
-        digest = hash_file(temp)
-        relpath = place(case.root, temp, digest.sha256, relpath=derived_path(digest.sha256))
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    blob: dict[str, Any] = {}
+    with removing_on_error(temp):
+        if ctx.recipients:
+            fill = partial(write_transcript, parser=detected.parser, tree=tree, main=detected.main, chat=chat)
+            written, digest, sealed = seal_written(temp, ctx.recipients, fill, tree.label)
+            relpath, sealed = place_sealed(case.root, temp, digest.sha256, sealed, relpath=derived_path(digest.sha256))
+            blob = {"blob": sealed}
+        else:
+            with open(temp, "wb") as out:
+                written = write_transcript(out, detected.parser, tree, detected.main, chat)
+            digest = hash_file(temp)
+            relpath = place(case.root, temp, digest.sha256, relpath=derived_path(digest.sha256))
     container = tree.path if isinstance(tree, ZipTree) else None
     return {
         "kind": "derived",
         "derived_kind": "chat-transcript",
         **digest.to_json(),
         "object": relpath,
+        **blob,
         "parser": {"name": detected.parser.NAME, "version": detected.parser.VERSION},
         "sources": sorted({tree.sha256(name) for name in written.files} | _container_sha(session, container)),
         "export": {"given": tree.label, "main": detected.main, "zip": container is not None},
@@ -217,9 +229,16 @@ def _container_sha(session: ChatSession, container: Any) -> set[str]:
     if container is None:
         return set()
     for entry in session.entries:
-        if entry["kind"] == "file" and (entry.get("object") and session.case.root / entry["object"] == container):
+        if entry["kind"] == "file" and container in _where_read(session.case, entry):
             return {str(entry["sha256"])}
     return {hash_file(container).sha256}
+
+
+def _where_read(case: Case, entry: dict[str, Any]) -> tuple[Path | None, ...]:
+    """Where the chat step read a captured file: its plain copy, or (encrypted case) the user's file."""
+    if "blob" in entry:
+        return (Path(entry["sighting"]["absolute"]),)
+    return (case.root / entry["object"],) if entry.get("object") else ()
 
 
 def _options_json(options: ParseOptions) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import click
 import evidencekit as api
 
 from . import _cli_support as ui
-from ._cli_options import case_option, json_option
+from ._cli_options import case_identities, case_option, identity_option, json_option, passfile_option
 from ._tz import parse_timezone
 from .cli import cli
 
@@ -40,7 +40,9 @@ def chats(case_dir: str | None, as_json: bool) -> None:
 @click.option("--until", metavar="WHEN", help="Up to this time; a date alone means the end of that day.")
 @click.option("--contains", metavar="WORDS", help="Only messages whose text contains these words, in this order.")
 @click.option("--with-attachments", is_flag=True, help="Only messages that carried files.")
+@identity_option
 @case_option
+@passfile_option
 @click.option("--json", "as_json", is_flag=True, help="Write one JSON object per message (JSON Lines).")
 def messages(
     chat: str | None,
@@ -49,13 +51,15 @@ def messages(
     until: str | None,
     contains: str | None,
     with_attachments: bool,
+    identity_specs: tuple[str, ...],
     case_dir: str | None,
+    passphrase_file: str | None,
     as_json: bool,
 ) -> None:
     """Print messages in time order (text only: pictures show as their item id and hash)."""
     case = ui.find_case(case_dir)
     query = api.MessageQuery(chat, sender, since, until, contains, with_attachments)
-    found = api.list_messages(case, query)
+    found = api.list_messages(case, query, identities=case_identities(case, identity_specs, passphrase_file))
     if as_json:
         for record in found:
             click.echo(json.dumps(record, sort_keys=True, ensure_ascii=False))

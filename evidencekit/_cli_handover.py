@@ -9,6 +9,7 @@ import evidencekit as api
 from . import _cli_render as render
 from . import _cli_support as ui
 from ._cli_options import (
+    case_identities,
     case_option,
     identities,
     identity_option,
@@ -135,6 +136,7 @@ def custody_import_receipt(
 )
 @click.option("--organization", help="Your organisation, for bag-info.txt (Source-Organization).")
 @click.option("--no-reports", is_flag=True, help="Leave out the HTML and PDF reports (they are in by default).")
+@identity_option
 @case_option
 @key_option
 @passfile_option
@@ -146,6 +148,7 @@ def package(
     encrypt_to: tuple[str, ...],
     organization: str | None,
     no_reports: bool,
+    identity_specs: tuple[str, ...],
     case_dir: str | None,
     key_name: str | None,
     passphrase_file: str | None,
@@ -167,6 +170,7 @@ def package(
             encrypt_to=encrypt_to,
             organization=organization,
             reports=not no_reports,
+            identities=case_identities(case, identity_specs, passphrase_file, key),
             progress=bar.advance,
         )
     if as_json:

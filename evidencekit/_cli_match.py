@@ -9,7 +9,7 @@ import click
 import evidencekit as api
 
 from . import _cli_support as ui
-from ._cli_options import case_option, json_option, key_option, passfile_option
+from ._cli_options import case_identities, case_option, identity_option, json_option, key_option, passfile_option
 from .cli import cli
 from .errors import InputError
 from .imaging import PDQ_AVAILABLE
@@ -42,6 +42,7 @@ def thresholds(specs: tuple[str, ...]) -> api.Thresholds:
 @click.option(
     "--capture", "keep", is_flag=True, help="Also keep the reference photos in the case (signed; needs your key)."
 )
+@identity_option
 @case_option
 @key_option
 @passfile_option
@@ -51,6 +52,7 @@ def match(
     threshold_specs: tuple[str, ...],
     no_regions: bool,
     keep: bool,
+    identity_specs: tuple[str, ...],
     case_dir: str | None,
     key_name: str | None,
     passphrase_file: str | None,
@@ -66,7 +68,10 @@ def match(
     case = ui.find_case(case_dir)
     key = ui.load_key(key_name, passphrase_file, case) if keep else None
     found = thresholds(threshold_specs)
-    result = api.match(case, list(references), thresholds=found, regions=not no_regions, capture=keep, key=key)
+    keys = case_identities(case, identity_specs, passphrase_file, key)
+    result = api.match(
+        case, list(references), thresholds=found, regions=not no_regions, capture=keep, key=key, identities=keys
+    )
     _render_matches(result.to_json(), as_json)
     if result.failed:
         raise InputError(

@@ -32,7 +32,8 @@ identity_option = click.option(
     "identity_specs",
     multiple=True,
     metavar="KEYFILE|key:NAME",
-    help="Key to open an encrypted package: an age identity file, an OpenSSH ed25519 key, or key:NAME. Repeatable.",
+    help="Key to open an encrypted package or case: an age identity file, an OpenSSH ed25519 key, or key:NAME. "
+    "Repeatable.",
 )
 
 
@@ -44,6 +45,37 @@ def identities(specs: tuple[str, ...], passphrase_file: str | None) -> list[obje
     needs = any(ui.identity_needs_passphrase(spec) for spec in specs)
     passphrase = ui.get_passphrase(passphrase_file, prompt="Passphrase for the identity key") if needs else None
     return load_identities(list(specs), passphrase=passphrase)
+
+
+def case_identities(
+    case: Any, specs: tuple[str, ...], passphrase_file: str | None, key: Any = None, *, owner: bool = True
+) -> list[object]:
+    """Keys to read an encrypted case's content, asking for a passphrase at most once.
+
+    `--identity` values, else the signing key this command already unlocked, else (with
+    `owner`) the case owner's key from the key store. A plain case needs none. Raises
+    `SigningKeyError` (exit 3) naming what is needed when the case is encrypted and no key
+    can be found.
+    """
+    from ._content import need_key
+    from .encryption import identity_from_signing_key
+    from .keystore import list_keys
+    from .manifest import is_encrypted
+
+    if key is not None and specs and all(spec == f"key:{key.name}" for spec in specs):
+        return [identity_from_signing_key(key)]  # the key already unlocked: no second prompt
+    if specs:
+        return identities(specs, passphrase_file)
+    _, manifest = case.read_manifest()
+    if not is_encrypted(manifest):
+        return []
+    if key is not None:
+        return [identity_from_signing_key(key)]
+    fingerprint = manifest["case"]["examiner"]["fingerprint"]
+    names = [info.name for info in list_keys() if info.fingerprint == fingerprint] if owner else []
+    if not names:
+        raise need_key(str(case.root))
+    return [identity_from_signing_key(ui.load_key(names[0], passphrase_file))]
 
 
 def json_option(func: Callable[..., Any]) -> Callable[..., Any]:

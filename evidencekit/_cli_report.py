@@ -7,7 +7,7 @@ import click
 import evidencekit as api
 
 from . import _cli_support as ui
-from ._cli_options import case_option, json_option
+from ._cli_options import case_identities, case_option, identity_option, json_option, passfile_option
 from .cli import cli
 from .reports import FORMATS, IMAGES
 from .reports._strings import LANGUAGES
@@ -40,7 +40,9 @@ from .reports._strings import LANGUAGES
     metavar="ID",
     help="Report only these items (and chats read from them). Repeatable.",
 )
+@identity_option
 @case_option
+@passfile_option
 @json_option
 def report(
     format_: str,
@@ -48,7 +50,9 @@ def report(
     lang: str,
     images: str,
     item_ids: tuple[str, ...],
+    identity_specs: tuple[str, ...],
     case_dir: str | None,
+    passphrase_file: str | None,
     as_json: bool,
 ) -> None:
     """Write a report for people to read and print (never shows a picture unless asked).
@@ -57,7 +61,9 @@ def report(
     """
     if format_ == "pdf" and images != "none":
         raise click.UsageError("the PDF never holds pictures: use --images with --format html")
-    result = api.report(ui.find_case(case_dir), format=format_, out=out, lang=lang, images=images, items=item_ids)
+    case = ui.find_case(case_dir)
+    keys = case_identities(case, identity_specs, passphrase_file)
+    result = api.report(case, format=format_, out=out, lang=lang, images=images, items=item_ids, identities=keys)
     if as_json:
         return ui.emit_json(result.to_json())
     for warning in result.warnings:

@@ -12,7 +12,7 @@ from typing import Any
 from .manifest import Manifest, next_derived_id
 
 #: Journal-entry fields copied into the manifest entry as they are.
-_COPIED = ("sha256", "sha1", "md5", "size", "object", "parser", "export", "options", "chat", "created", "by")
+_COPIED = ("sha256", "sha1", "md5", "size", "object", "blob", "parser", "export", "options", "chat", "created", "by")
 
 
 def apply_derived(manifest: Manifest, entry: dict[str, Any]) -> dict[str, Any]:

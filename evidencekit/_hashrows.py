@@ -21,8 +21,9 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from . import _hamming
+from ._content import content_source
 from ._regions import photo_regions
-from .errors import EvidenceKitError, InputError
+from .errors import EvidenceKitError, InputError, SigningKeyError
 from .imaging import hashing_pixels, perceptual_hashes, reduction
 from .media import SNIFF_BYTES, sniff_media_type
 
@@ -133,12 +134,15 @@ def searchable(item: dict[str, Any]) -> bool:
     return bool(analysis.get("screenshot", {}).get("likely")) or sides[1] >= 1.6 * max(1, sides[0])
 
 
-def region_rows(root: Path, items: Sequence[dict[str, Any]]) -> HashRows:
-    """Rows for the photo-like regions of screenshots, hashed from their stored copies now."""
+def region_rows(root: Path, items: Sequence[dict[str, Any]], identities: Sequence[object] = ()) -> HashRows:
+    """Rows for the photo-like regions of screenshots, hashed from their stored copies now
+    (decrypted in memory with `identities` in an encrypted case; `SigningKeyError` without)."""
     rows = HashRows()
     for item in items:
         try:
-            found = region_hashes(root / item["object"], media_type=item["media_type"])
+            found = region_hashes(content_source(root, item, identities), media_type=item["media_type"])
+        except SigningKeyError:
+            raise
         except EvidenceKitError:
             continue  # a damaged copy: `verify` reports it; its whole-picture hashes still count
         labels = [label for label, _ in found]

@@ -7,6 +7,7 @@ on a case folder and, without unpacking, on a package; sources never write.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -19,12 +20,17 @@ class CaseSource(Protocol):
     """What verification needs from a case: its files by case-relative name, and stored objects."""
 
     label: str
+    sealed: bool  # stored copies are as the case stores them (encrypted blobs in an encrypted case)
+    identities: Sequence[object]  # keys to decrypt them with, when sealed
 
     def read(self, relpath: str) -> bytes | None:
         """The file's bytes, or `None` when it is absent."""
 
     def open_object(self, item: dict[str, Any]) -> tuple[str, IO[bytes]] | None:
         """Where an item's stored copy is and a stream of it, or `None` when it is absent."""
+
+    def open_plain(self, item: dict[str, Any]) -> IO[bytes]:
+        """A stream of an item's plaintext (decrypted with `identities` when sealed)."""
 
     def files(self) -> list[str]:
         """Every file present, by case-relative POSIX name, sorted."""
@@ -39,9 +45,17 @@ class CaseSource(Protocol):
 class FolderSource:
     """A case folder on disk."""
 
-    def __init__(self, root: Path):
+    sealed = True
+
+    def __init__(self, root: Path, identities: Sequence[object] = ()):
         self.root = root
         self.label = str(root)
+        self.identities = identities
+
+    def open_plain(self, item: dict[str, Any]) -> IO[bytes]:
+        from ._content import open_content
+
+        return open_content(self.root, item, self.identities)
 
     def read(self, relpath: str) -> bytes | None:
         try:
@@ -76,6 +90,9 @@ class FolderSource:
 class PackageSource:
     """The case inside a package (`data/case/…`, evidence under `data/evidence/…`), read from the bag."""
 
+    sealed = False  # a package's payload is plaintext (spec package §3)
+    identities: Sequence[object] = ()
+
     def __init__(self, reader: Any, index: dict[str, Any], digests: dict[str, dict[str, Any]] | None = None):
         self.reader = reader
         self.digests = digests or {}
@@ -97,6 +114,12 @@ class PackageSource:
             return None
         stream: IO[bytes] = self.reader.open(row["path"])
         return row["path"], stream
+
+    def open_plain(self, item: dict[str, Any]) -> IO[bytes]:
+        opened = self.open_object(item)
+        if opened is None:
+            raise InputError("the item's copy is not in this package", path=item["object"])
+        return opened[1]
 
     def cached_digest(self, item: dict[str, Any]) -> tuple[str, FileDigest] | None:
         row = self.rows.get(item["id"])

@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import _canonical, _journal
+from . import _canonical, _content, _journal
 from ._derived import apply_derived
 from ._fs import is_disk_full, removing_on_error, write_all
 from ._store import new_temp, place, sync_store
@@ -51,6 +51,7 @@ class CaptureContext:
     note: str | None = None
     hash_only: bool = False
     now: datetime | None = None
+    recipients: tuple[object, ...] = ()  # an encrypted case's: copies are stored encrypted to these
 
 
 @dataclass
@@ -163,6 +164,7 @@ class _Read:
     digest: FileDigest
     data: bytes | None  # the whole content, for small files (analysed from memory)
     temp: Path | None  # the checked copy, not yet placed in the store
+    blob: dict[str, Any] | None = None  # the copy's own digest when it is encrypted
 
 
 def _read_source(case: Case, src: Any, size: int, ctx: CaptureContext, where: str, progress: Progress | None) -> _Read:
@@ -170,12 +172,19 @@ def _read_source(case: Case, src: Any, size: int, ctx: CaptureContext, where: st
     src.seek(0)
     if size <= SMALL_FILE:
         data = _read_all(src)
-        temp = None if ctx.hash_only else _copy_small(case.root, data, where)
+        temp, blob = None, None
+        if ctx.recipients and not ctx.hash_only:
+            temp, blob = _content.seal_bytes(case.root, data, ctx.recipients, where)
+        elif not ctx.hash_only:
+            temp = _copy_small(case.root, data, where)
         if progress:
             progress(len(data))
-        return _Read(head, hash_bytes(data), data, temp)
+        return _Read(head, hash_bytes(data), data, temp, blob)
     if ctx.hash_only:
         return _Read(head, copy_and_hash(src, where=where, progress=progress), None, None)
+    if ctx.recipients:  # spec case-layout §7.2: encrypted while copied, plaintext hashed from the source
+        digest, temp, blob = _content.seal_stream(case.root, src, ctx.recipients, where, progress)
+        return _Read(head, digest, None, temp, blob)
     digest, temp = _copy_large(case.root, src, where, progress)
     return _Read(head, digest, None, temp)
 
@@ -196,10 +205,10 @@ def capture_file(case: Case, found: Found, ctx: CaptureContext, progress: Progre
             after = os.fstat(src.fileno())
     except OSError as exc:
         raise _os_error(exc, found.given, f"cannot read the file: {(exc.strerror or str(exc)).lower()}") from exc
-    entry = _entry(case, found, ctx, before, read.digest, read.head, read.temp, found.given)
+    entry = _entry(case, found, ctx, before, read, found.given)
     if (after.st_size, after.st_mtime_ns) != (info.st_size, info.st_mtime_ns) or read.digest.size != info.st_size:
         entry["sighting"]["changed_during_capture"] = True
-    stored = case.root / entry["object"] if read.temp else Path(found.absolute)
+    stored = case.root / entry["object"] if read.temp and not read.blob else Path(found.absolute)
     source = read.data if read.data is not None else stored
     entry["analysis"] = _analyse(entry["media_type"], source, os.path.basename(found.absolute))
     return entry
@@ -217,14 +226,14 @@ def capture_member(case: Case, container: Found, tree: ZipTree, name: str, ctx: 
         raise _os_error(exc, where, f"cannot read this member of the zip: {exc}") from exc
     except (zipfile.BadZipFile, EOFError) as exc:
         raise InputError(f"cannot read this member of the zip: {exc}", path=where) from exc
-    entry = _entry(case, container, ctx, before, read.digest, read.head, read.temp, where)
+    entry = _entry(case, container, ctx, before, read, where)
     entry["sighting"]["name"] = _text(os.path.basename(name))
     entry["sighting"]["member"] = {
         "path": name,
         "modified": "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}".format(*info.date_time),
         "crc32": f"{info.CRC:08x}",
     }
-    stored = case.root / entry["object"] if read.temp else None
+    stored = case.root / entry["object"] if read.temp and not read.blob else None  # never a decrypted file
     source = read.data if read.data is not None else stored
     entry["analysis"] = _analyse(entry["media_type"], source, name) if source is not None else _unanalysed(entry)
     return entry
@@ -249,29 +258,24 @@ def _unanalysed(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def _entry(
-    case: Case,
-    found: Found,
-    ctx: CaptureContext,
-    before: os.stat_result,
-    digest: FileDigest,
-    head: bytes,
-    temp: Path | None,
-    where: str,
+    case: Case, found: Found, ctx: CaptureContext, before: os.stat_result, read: _Read, where: str
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "kind": "file",
-        **digest.to_json(),
-        "media_type": sniff_media_type(head),
-        "storage": "hash-only" if temp is None else "stored",
+        **read.digest.to_json(),
+        "media_type": sniff_media_type(read.head),
+        "storage": "hash-only" if read.temp is None else "stored",
         "sighting": _sighting(found, before, ctx),
     }
-    if temp is not None:
-        try:
-            entry["object"] = place(case.root, temp, digest.sha256)
-        except OSError as exc:
-            if not is_disk_full(exc):
-                raise
-            raise InputError(DISK_FULL_REASON, path=where) from exc
+    try:
+        if read.temp is not None and read.blob is not None:
+            entry["object"], entry["blob"] = _content.place_sealed(case.root, read.temp, read.digest.sha256, read.blob)
+        elif read.temp is not None:
+            entry["object"] = place(case.root, read.temp, read.digest.sha256)
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        raise InputError(DISK_FULL_REASON, path=where) from exc
     return entry
 
 
@@ -307,6 +311,8 @@ def apply_entries(manifest: Manifest, entries: Sequence[dict[str, Any]]) -> list
             item["sightings"].append(entry["sighting"])
             if item["storage"] == "hash-only" and entry["storage"] == "stored":
                 item["storage"], item["object"] = "stored", entry["object"]
+                if "blob" in entry:
+                    item["blob"] = entry["blob"]
         member = entry["sighting"].get("member")
         summaries.append(
             {
@@ -327,6 +333,8 @@ def _new_item(manifest: Manifest, entry: dict[str, Any]) -> dict[str, Any]:
     item["sightings"] = [entry["sighting"]]
     if entry["storage"] == "stored":
         item["object"] = entry["object"]
+        if "blob" in entry:
+            item["blob"] = entry["blob"]
     manifest["items"].append(item)
     return item
 
@@ -366,11 +374,12 @@ def capture(
     if not paths:
         raise InputError("no files or folders were given to capture", hint="name at least one file or folder")
     case = Case.coerce(case)
-    ctx = CaptureContext(key, source, url, platform, note, hash_only, now)
     result = CaptureResult()
     with case.lock(), _disk_full_stops(case):
         ensure_consistent(case)
         _, manifest = case.read_manifest()
+        recipients = _content.case_recipients(manifest)
+        ctx = CaptureContext(key, source, url, platform, note, hash_only, now, recipients)
         given = [os.fspath(p) for p in paths]
         found = list(walk_inputs(given, exclude=case.root.resolve()))
         options = _parse_options(manifest, timezone, date_order)

@@ -228,13 +228,19 @@ def init_case(
     case_id: str | None = None,
     examiner: str | None = None,
     timezone: str | None = None,
+    encrypt: bool = False,
+    recipients: Sequence[str] = (),
     now: datetime | None = None,
 ) -> Case:
     """Create a new case folder with its header, first custody record and signed empty manifest.
 
-    `root` must not exist or be an empty folder. Raises `CaseStateError` otherwise and
-    `InputError` for an unknown timezone.
+    With `encrypt`, every copy and transcript the case stores is encrypted with age to
+    `key`'s public key and to each of `recipients` (`age1...`, `ssh-ed25519 ...` or a file
+    holding one; spec: docs/spec/case-layout.md §7). `root` must not exist or be an empty
+    folder. Raises `CaseStateError` otherwise and `InputError` for an unknown timezone or
+    an invalid recipient, or recipients without `encrypt`.
     """
+    from ._content import encryption_header
     from ._tz import check_timezone, local_timezone_name
 
     path = Path(root).expanduser().absolute()
@@ -246,6 +252,11 @@ def init_case(
         )
     if not title.strip():
         raise InputError("the case title is empty", hint="pass --title with a short neutral description")
+    if isinstance(recipients, str):
+        raise TypeError("recipients is a sequence of strings, not one string")
+    if recipients and not encrypt:
+        raise InputError("recipients were given but the case is not encrypted", hint="add --encrypt")
+    encryption = encryption_header(key, recipients) if encrypt else None
     moment = _time.resolve_now(now)
     zone = check_timezone(timezone) if timezone else local_timezone_name(moment)
     path.mkdir(parents=True, exist_ok=True)
@@ -262,6 +273,8 @@ def init_case(
         "timezone": zone,
         "tool": dict(TOOL),
     }
+    if encryption is not None:
+        header["encryption"] = encryption
     case = Case(path)
     with case.lock():
         case.commit(

@@ -4,6 +4,8 @@ Invariants: the index (`index/chats.sqlite`, spec: docs/spec/case-layout.md §1)
 from the signed transcripts only, never needed by `verify` and never evidence; it is built
 in a temporary file and renamed into place, and rebuilt whenever the manifest's list of
 transcripts differs from the one it was built from; reading never changes a transcript.
+An encrypted case keeps no index on disk (its messages would be plaintext there): each
+search decrypts the transcripts in a stream into an in-memory index (spec case-layout §7.2).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import hashlib
 import os
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
@@ -23,13 +25,14 @@ from dateutil import parser as dateparser
 
 from . import _canonical
 from . import case as layout
+from ._content import open_content
 from ._fs import PRIVATE_FILE
 from ._tz import parse_timezone
 from .case import Case
 from .chats._model import utc_text
 from .chats.transcript import read_transcript
-from .errors import EvidenceKitError, InputError
-from .manifest import Manifest
+from .errors import CaseStateError, EvidenceKitError, InputError
+from .manifest import Manifest, is_encrypted
 
 INDEX_FILE = "chats.sqlite"
 SCHEMA_VERSION = "1"
@@ -44,11 +47,16 @@ CREATE INDEX messages_sender ON messages(sender);
 _FTS = "CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages', content_rowid='row', tokenize='unicode61 remove_diacritics 2')"
 
 
-def list_chats(case: Case | str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """The chats read into this case, from the signed manifest (id, platform, title, counts, sources)."""
+def list_chats(case: Case | str | os.PathLike[str], *, identities: Sequence[object] = ()) -> list[dict[str, Any]]:
+    """The chats read into this case, from the signed manifest (id, platform, title, counts, sources).
+
+    In an encrypted case the reading problems listed from each transcript (`problem_list`)
+    need `identities`; without them the list is empty (the counts come from the manifest).
+    """
     case = Case.coerce(case)
     _, manifest = case.read_manifest()
-    return [_chat_row(case, entry) for entry in manifest.get("derived", []) if entry["kind"] == "chat-transcript"]
+    chats = [entry for entry in manifest.get("derived", []) if entry["kind"] == "chat-transcript"]
+    return [_chat_row(case, entry, identities) for entry in chats]
 
 
 def _end_line(path: Path) -> dict[str, Any]:
@@ -64,10 +72,27 @@ def _end_line(path: Path) -> dict[str, Any]:
     return record if isinstance(record, dict) and record.get("kind") == "end" else {}
 
 
-def _chat_row(case: Case, entry: dict[str, Any]) -> dict[str, Any]:
+def transcript_end(case: Case, entry: dict[str, Any], identities: Sequence[object] = ()) -> dict[str, Any]:
+    """A transcript's end line (counts and reading problems); `{}` for an encrypted one without a key."""
+    return _sealed_end_line(case, entry, identities) if "blob" in entry else _end_line(case.root / entry["object"])
+
+
+def _sealed_end_line(case: Case, entry: dict[str, Any], identities: Sequence[object]) -> dict[str, Any]:
+    """The last line of an encrypted transcript: read through in a stream (no seeking in age)."""
+    if not identities:
+        return {}
+    last = b""
+    with open_content(case.root, entry, identities) as stream:
+        for line in stream:
+            last = line if line.strip() else last
+    record = _canonical.loads(last.rstrip(b"\n"), what="transcript end line", path=entry["object"])
+    return record if isinstance(record, dict) and record.get("kind") == "end" else {}
+
+
+def _chat_row(case: Case, entry: dict[str, Any], identities: Sequence[object]) -> dict[str, Any]:
     chat = entry.get("chat", {})
     try:
-        problem_list = _end_line(case.root / entry["object"]).get("problems", {}).get("first", [])
+        problem_list = transcript_end(case, entry, identities).get("problems", {}).get("first", [])
     except (OSError, EvidenceKitError):
         problem_list = []  # a missing or damaged transcript: `verify` says so
     return {
@@ -99,15 +124,18 @@ class MessageQuery:
 
 
 def list_messages(
-    case: Case | str | os.PathLike[str], query: MessageQuery = MessageQuery()
+    case: Case | str | os.PathLike[str], query: MessageQuery = MessageQuery(), *, identities: Sequence[object] = ()
 ) -> Iterator[dict[str, Any]]:
     """Yield matching messages in time order (messages without a time last), each with `chat`
-    (its transcript id) and attachments' item ids (`item`) added. Builds the index if needed."""
+    (its transcript id) and attachments' item ids (`item`) added. Builds the index if needed.
+
+    An encrypted case needs `identities` to read its transcripts (`SigningKeyError` without).
+    """
     case = Case.coerce(case)
     _, manifest = case.read_manifest()
     where, params = _where(query, manifest)
     items = {item["sha256"]: item["id"] for item in manifest["items"]}
-    with contextlib.closing(_connect(case, manifest)) as db:
+    with contextlib.closing(_connect(case, manifest, identities)) as db:
         rows = db.execute(f"SELECT chat, record FROM messages WHERE {where} ORDER BY utc IS NULL, utc, chat, n", params)
         for chat_id, record in rows:
             yield _with_items(chat_id, _canonical.loads(record.encode("utf-8")), items)
@@ -179,21 +207,32 @@ def ensure_index(case: Case, manifest: Manifest) -> Path:
     return reindex(case)
 
 
-def _connect(case: Case, manifest: Manifest) -> sqlite3.Connection:
+def _connect(case: Case, manifest: Manifest, identities: Sequence[object] = ()) -> sqlite3.Connection:
     """A read connection to an up-to-date index; in memory when the case folder is read-only
-    (never a copy of the messages in the system's temporary folder)."""
-    try:
-        return sqlite3.connect(f"file:{ensure_index(case, manifest)}?mode=ro", uri=True)
-    except OSError:
-        db = sqlite3.connect(":memory:")
-        _build(db, case, manifest)
-        return db
+    or encrypted (never a copy of the messages in the system's temporary folder)."""
+    if not is_encrypted(manifest):
+        with contextlib.suppress(OSError):
+            return sqlite3.connect(f"file:{ensure_index(case, manifest)}?mode=ro", uri=True)
+    db = sqlite3.connect(":memory:")
+    _build(db, case, manifest, identities)
+    return db
 
 
 def reindex(case: Case | str | os.PathLike[str]) -> Path:
-    """Rebuild the search index from the case's transcripts; return its path."""
+    """Rebuild the search index from the case's transcripts; return its path.
+
+    Raises `CaseStateError` for an encrypted case, which keeps no index on disk (searches
+    build one in memory with the key each time).
+    """
     case = Case.coerce(case)
     _, manifest = case.read_manifest()
+    if is_encrypted(manifest):
+        index_path(case).unlink(missing_ok=True)
+        raise CaseStateError(
+            "this case is encrypted: it keeps no search index on disk, where the messages would be readable",
+            path=case.root,
+            hint="nothing to rebuild: `evidencekit messages --identity key:NAME` searches with your key",
+        )
     path = index_path(case)
     path.parent.mkdir(exist_ok=True)
     temp = path.with_name(f".{INDEX_FILE}.{os.getpid()}.tmp")
@@ -227,11 +266,11 @@ def _remove_killed_builds(folder: Path) -> None:
             pass  # the process exists (perhaps another user's): not ours to delete
 
 
-def _build(db: sqlite3.Connection, case: Case, manifest: Manifest) -> None:
+def _build(db: sqlite3.Connection, case: Case, manifest: Manifest, identities: Sequence[object] = ()) -> None:
     db.executescript(_SCHEMA)
     db.execute(_FTS)
     for entry in manifest.get("derived", []):
-        with open(case.root / entry["object"], "rb") as stream:
+        with open_content(case.root, entry, identities) as stream:
             db.executemany(
                 "INSERT INTO messages(chat, n, utc, sender, sender_id, text, attachments, record) VALUES (?,?,?,?,?,?,?,?)",
                 _rows(entry["id"], read_transcript(stream, path=entry["object"])),

@@ -20,6 +20,7 @@ from . import _cli_render as render
 from . import _cli_support as ui
 from ._cli_options import (
     _STATE,
+    case_identities,
     case_option,
     identities,
     identity_option,
@@ -119,6 +120,14 @@ def keys_export(name: str | None, out_dir: str, as_json: bool) -> None:
 @click.option(
     "--timezone", help="Timezone for times without one, e.g. Asia/Kuala_Lumpur or +08:00 (default: this computer's)."
 )
+@click.option("--encrypt", is_flag=True, help="Store every copy and transcript encrypted (age) to your key.")
+@click.option(
+    "--recipient",
+    "recipients",
+    multiple=True,
+    metavar="PUBKEY",
+    help="With --encrypt: another public key that can open the copies (age1..., ssh-ed25519 ... or a .pub file).",
+)
 @key_option
 @passfile_option
 @json_option
@@ -128,16 +137,27 @@ def init(
     case_id: str | None,
     examiner: str | None,
     timezone: str | None,
+    encrypt: bool,
+    recipients: tuple[str, ...],
     key_name: str | None,
     passphrase_file: str | None,
     as_json: bool,
 ) -> None:
     """Create a new case folder.
 
-    Example: evidencekit init my-case --title "Telegram group, March 2026"
+    Example: evidencekit init my-case --title "Telegram group, March 2026" --encrypt
     """
     key = ui.load_key(key_name, passphrase_file)
-    case = api.init_case(directory, title=title, key=key, case_id=case_id, examiner=examiner, timezone=timezone)
+    case = api.init_case(
+        directory,
+        title=title,
+        key=key,
+        case_id=case_id,
+        examiner=examiner,
+        timezone=timezone,
+        encrypt=encrypt,
+        recipients=recipients,
+    )
     _, manifest = case.read_manifest()
     if as_json:
         return ui.emit_json({"case": str(case.root), **manifest["case"]})
@@ -263,17 +283,26 @@ def verify(
 
 
 @cli.command("recover")
+@identity_option
 @case_option
 @key_option
 @passfile_option
 @json_option
-def recover(case_dir: str | None, key_name: str | None, passphrase_file: str | None, as_json: bool) -> None:
+def recover(
+    identity_specs: tuple[str, ...],
+    case_dir: str | None,
+    key_name: str | None,
+    passphrase_file: str | None,
+    as_json: bool,
+) -> None:
     """Finish an interrupted capture so the case verifies again (keeps every saved file).
 
     Example: evidencekit recover --case my-case
     """
     case = ui.find_case(case_dir)
-    result = api.recover(case, key=ui.load_key(key_name, passphrase_file, case)).to_json()
+    key = ui.load_key(key_name, passphrase_file, case)
+    keys = case_identities(case, identity_specs, passphrase_file, key)
+    result = api.recover(case, key=key, identities=keys).to_json()
     if as_json:
         return ui.emit_json(result)
     if not result["resigned"]:
@@ -284,6 +313,8 @@ def recover(case_dir: str | None, key_name: str | None, passphrase_file: str | N
     )
     for orphan in result["orphans"]:
         ui.say(f"left in place, damaged: {orphan}")
+    for locked in result["locked"]:
+        ui.say(f"left in place, encrypted and no given key opens it (run recover with --identity): {locked}")
 
 
 @cli.command("items")
@@ -364,6 +395,17 @@ def custody_note(
     case = ui.find_case(case_dir)
     record = api.custody_note(case, text, key=ui.load_key(key_name, passphrase_file, case), items=item_ids)
     ui.emit_json(record) if as_json else ui.say(f"custody record {record['seq']} added")
+
+
+@cli.command("lock")
+@json_option
+def lock(as_json: bool) -> None:
+    """Forget any unlocked key at once (evidencekit keeps none: each command asks for the passphrase).
+
+    Example: evidencekit lock
+    """
+    result = api.lock()
+    ui.emit_json(result) if as_json else ui.say(result["message"])
 
 
 # ---------------------------------------------------------------- demo

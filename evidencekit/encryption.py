@@ -18,7 +18,7 @@ import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pyrage  # type: ignore[import-untyped]
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -337,3 +337,17 @@ def _read_key_text(path: Path, what: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(f"the {what} is not UTF-8 text: not a key file", path=path) from None
+
+
+def lock() -> dict[str, Any]:
+    """Drop every cached unlock of a key at once; return what was dropped.
+
+    evidencekit keeps no unlock cache: a key is decrypted in memory for one command and
+    forgotten when it ends, so there is never anything to drop and `cached` is always
+    `False` (docs/security.md, "Why there is no unlock cache").
+    """
+    return {
+        "cached": False,
+        "removed": [],
+        "message": "no cached unlock: evidencekit never keeps an unlocked key after a command ends",
+    }

@@ -99,7 +99,7 @@ FAILING_KINDS = (
     "interrupted",
 )
 #: Kinds that are reported but do not make verification fail.
-NOTICE_KINDS = ("hash-only", "not-included", "unpinned-signer")
+NOTICE_KINDS = ("hash-only", "not-included", "unpinned-signer", "encrypted-not-checked")
 PROBLEM_KINDS = FAILING_KINDS + NOTICE_KINDS
 
 

@@ -26,6 +26,8 @@ ITEM_FIELDS = {"id", "sha256", "sha1", "md5", "size", "media_type", "storage", "
 STORAGE = ("stored", "hash-only")
 _HEX = {"sha256": 64, "sha1": 40, "md5": 32}
 _ITEM_ID = re.compile(r"E\d{4,}")
+ENCRYPTION_FORMAT = "age-encryption.org/v1"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 Manifest = dict[str, Any]
 
@@ -91,6 +93,7 @@ def _validate(manifest: Any, path: str | None) -> None:
     if manifest.keys() - TOP_FIELDS - OPTIONAL_TOP_FIELDS:
         raise _fail(f"the document has unknown fields {', '.join(sorted(manifest.keys() - TOP_FIELDS))}", path)
     _require(manifest["case"], CASE_FIELDS, "case", path)
+    encrypted = _validate_encryption(manifest["case"], path)
     if not isinstance(manifest["revision"], int) or not isinstance(manifest["items"], list):
         raise _fail("revision or items has the wrong type", path)
     if not isinstance(manifest["links"], list) or not isinstance(manifest["signers"], dict):
@@ -99,14 +102,52 @@ def _validate(manifest: Any, path: str | None) -> None:
     seen_hashes: set[str] = set()
     for item in manifest["items"]:
         _validate_item(item, path)
+        _check_blob(item, encrypted and item["storage"] == "stored", f"item {item['id']!r}", path)
         if item["id"] in seen_ids or item["sha256"] in seen_hashes:
             raise _fail(f"item {item['id']} is listed twice", path)
         seen_ids.add(item["id"])
         seen_hashes.add(item["sha256"])
-    _validate_derived(manifest, seen_ids, path)
+    _validate_derived(manifest, seen_ids, encrypted, path)
 
 
-def _validate_derived(manifest: Manifest, item_ids: set[str], path: str | None) -> None:
+def is_encrypted(manifest: Manifest) -> bool:
+    """Whether the case stores its objects and transcripts encrypted (spec §3.2, case-layout §7)."""
+    return "encryption" in manifest["case"]
+
+
+def _validate_encryption(header: dict[str, Any], path: str | None) -> bool:
+    """Check the optional `encryption` header (spec §3.2); return whether the case is encrypted."""
+    if "encryption" not in header:
+        return False
+    encryption = header["encryption"]
+    _require(encryption, {"format", "recipients"}, "case encryption", path, exact=True)
+    if encryption["format"] != ENCRYPTION_FORMAT:
+        raise _fail(f"unsupported encryption {encryption['format']!r}, expected {ENCRYPTION_FORMAT!r}", path)
+    recipients = encryption["recipients"]
+    if not isinstance(recipients, list) or not recipients or len(set(map(str, recipients))) != len(recipients):
+        raise _fail("case encryption needs a non-empty list of distinct recipients", path)
+    if not all(isinstance(r, str) and (r.startswith("age1") or r.startswith("ssh-ed25519 ")) for r in recipients):
+        raise _fail("case encryption has a recipient that is not age1... or ssh-ed25519 ...", path)
+    return True
+
+
+def _check_blob(entry: dict[str, Any], wanted: bool, where: str, path: str | None) -> None:
+    """`blob` is required exactly for stored content of an encrypted case (spec §4, §4.5)."""
+    if "blob" not in entry:
+        if wanted:
+            raise _fail(f"{where} lacks blob (the case is encrypted)", path)
+        return
+    blob = entry["blob"]
+    if not wanted:
+        raise _fail(f"{where} has a blob but is not stored encrypted", path)
+    _require(blob, {"sha256", "size"}, f"{where} blob", path, exact=True)
+    if not isinstance(blob["sha256"], str) or not _SHA256.fullmatch(blob["sha256"]):
+        raise _fail(f"{where} blob has a malformed sha256", path)
+    if not isinstance(blob["size"], int) or isinstance(blob["size"], bool) or blob["size"] < 0:
+        raise _fail(f"{where} blob has a bad size", path)
+
+
+def _validate_derived(manifest: Manifest, item_ids: set[str], encrypted: bool, path: str | None) -> None:
     derived = manifest.get("derived", [])
     if not isinstance(derived, list) or ("derived" in manifest and not derived):
         raise _fail("derived must be a non-empty list when present", path)
@@ -118,6 +159,7 @@ def _validate_derived(manifest: Manifest, item_ids: set[str], path: str | None) 
             raise _fail(f"{where} has a malformed or repeated id", path)
         seen.add(entry["id"])
         _check_digests(entry, where, path)
+        _check_blob(entry, encrypted, where, path)
         if entry["kind"] not in DERIVED_KINDS or entry["object"] != derived_path(entry["sha256"]):
             raise _fail(f"{where} has an unknown kind or a path that does not match its sha256", path)
         if not isinstance(entry["sources"], list) or not set(entry["sources"]) <= item_ids:

@@ -110,6 +110,7 @@ def match(
     regions: bool = True,
     capture: bool = False,
     key: SigningKey | None = None,
+    identities: Sequence[object] = (),
     now: datetime | None = None,
 ) -> MatchResult:
     """Find the case's pictures that look like the `references` (photos given by the survivor).
@@ -117,7 +118,9 @@ def match(
     References are hashed in memory and never stored, unless `capture=True` (then they are
     captured into the case with `key`, after matching). `regions=False` skips searching inside
     screenshots (faster). A reference that cannot be read is listed in `.failed`; the others
-    are still matched. Raises `ValueError` if `capture` is set without a `key`.
+    are still matched. Raises `ValueError` if `capture` is set without a `key`. In an
+    encrypted case, searching inside screenshots and reading the chats decrypts them in
+    memory with `identities` (`SigningKeyError` without them).
     """
     if capture and key is None:
         raise ValueError("capture=True needs key=")
@@ -126,9 +129,11 @@ def match(
     references = expand_references(references)
     refs, sha256, failed = _reference_table(references)
     items = item_rows(manifest["items"])
-    found = region_rows(case.root, [i for i in manifest["items"] if searchable(i)]) if regions else HashRows()
+    found = (
+        region_rows(case.root, [i for i in manifest["items"] if searchable(i)], identities) if regions else HashRows()
+    )
     best = _best_pairs(items + found, refs, thresholds)
-    matches = _describe(case, manifest, best, sha256)
+    matches = _describe(case, manifest, best, sha256, identities)
     captured = _capture_references(case, references, failed, key, now) if capture and key else {}
     return MatchResult(matches, failed, len(refs) // len(VARIANTS), len(items), len(found), thresholds, captured)
 
@@ -202,9 +207,11 @@ def _best_pairs(items: HashRows, refs: HashRows, limits: Thresholds) -> Best:
     return best
 
 
-def _describe(case: Case, manifest: dict[str, Any], best: Best, sha256: dict[str, str]) -> list[Match]:
+def _describe(
+    case: Case, manifest: dict[str, Any], best: Best, sha256: dict[str, str], identities: Sequence[object]
+) -> list[Match]:
     items = {item["id"]: item for item in manifest["items"]}
-    seen = appearances(case, manifest) if manifest.get("derived") else {}
+    seen = appearances(case, manifest, identities) if manifest.get("derived") else {}
     out = []
     for (reference, item_id), (_, pdq, phash, dhash, form, where) in sorted(best.items(), key=lambda kv: kv[1][0]):
         item = items[item_id]
@@ -214,11 +221,14 @@ def _describe(case: Case, manifest: dict[str, Any], best: Best, sha256: dict[str
     return out
 
 
-def appearances(case: Case, manifest: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Every chat message that carried each file, by SHA-256: chat id and title, message, sender, time."""
+def appearances(
+    case: Case, manifest: dict[str, Any], identities: Sequence[object] = ()
+) -> dict[str, list[dict[str, Any]]]:
+    """Every chat message that carried each file, by SHA-256: chat id and title, message, sender, time
+    (an encrypted case's transcripts are read with `identities`)."""
     titles = {chat["id"]: chat["title"] for chat in list_chats(case)}
     found: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for message in list_messages(case, MessageQuery(with_attachments=True)):
+    for message in list_messages(case, MessageQuery(with_attachments=True), identities=identities):
         for attachment in message.get("attachments", ()):
             if attachment.get("sha256"):
                 found[attachment["sha256"]].append(

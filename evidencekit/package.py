@@ -19,13 +19,14 @@ from typing import IO, Any
 
 from . import _canonical, _time
 from . import case as layout
+from ._content import open_content
 from ._verify_text import verify_text
 from ._version import __version__
 from .bag import PayloadFile, sanitize_name, write_bag_zip
 from .case import Case, ensure_consistent
 from .digest import file_sha256
 from .errors import InputError, VerificationError
-from .manifest import Manifest
+from .manifest import Manifest, is_encrypted
 from .signing import SigningKey
 
 FORMAT = "evidencekit/package/1"
@@ -80,11 +81,9 @@ def _bytes_file(path: str, data: bytes) -> PayloadFile:
     return PayloadFile(path=path, size=len(data), open=lambda: io.BytesIO(data))
 
 
-def _object_file(case: Case, item: dict[str, Any], payload_path: str) -> PayloadFile:
-    source = case.root / item["object"]
-
-    def opener() -> IO[bytes]:
-        return open(source, "rb")  # noqa: SIM115 - the bag writer closes it
+def _object_file(case: Case, item: dict[str, Any], payload_path: str, identities: Sequence[object]) -> PayloadFile:
+    def opener() -> IO[bytes]:  # plaintext, decrypted in a stream for an encrypted case (spec §3)
+        return open_content(case.root, item, identities)
 
     return PayloadFile(path=payload_path, size=item["size"], open=opener, sha256=item["sha256"])
 
@@ -147,19 +146,22 @@ def _why_not(item: dict[str, Any], content: bool, chosen: list[dict[str, Any]]) 
     return "not selected for this package (--items)"
 
 
-def _payload(case: Case, manifest: Manifest, index: dict[str, Any]) -> list[PayloadFile]:
+def _payload(case: Case, manifest: Manifest, index: dict[str, Any], identities: Sequence[object]) -> list[PayloadFile]:
     files = [_bytes_file(f"{CASE_DIR}/{name}", case.path(name).read_bytes()) for name in _case_files(case)]
-    files += [_object_file(case, entry, f"{CASE_DIR}/{entry['object']}") for entry in manifest.get("derived", [])]
+    derived = manifest.get("derived", [])
+    files.extend(_object_file(case, entry, f"{CASE_DIR}/{entry['object']}", identities) for entry in derived)
     files.append(_bytes_file(INDEX, _canonical.dumps(index) + b"\n"))
     by_id = {item["id"]: item for item in manifest["items"]}
     files.extend(
-        _object_file(case, by_id[row["id"]], row["path"].removeprefix("data/")) for row in index["items"] if row["path"]
+        _object_file(case, by_id[row["id"]], row["path"].removeprefix("data/"), identities)
+        for row in index["items"]
+        if row["path"]
     )
     return files
 
 
 def _report_files(
-    case: Case, chosen: list[dict[str, Any]], index: dict[str, Any], moment: datetime
+    case: Case, chosen: list[dict[str, Any]], index: dict[str, Any], moment: datetime, identities: Sequence[object]
 ) -> list[PayloadFile]:
     """The HTML and PDF reports, English and Malay, as payload under data/reports/, listed in the index (spec §3).
 
@@ -172,7 +174,7 @@ def _report_files(
     from .reports import render
     from .reports._data import gather
 
-    data = gather(case, items=[item["id"] for item in chosen], now=moment, hash_objects=False)
+    data = gather(case, items=[item["id"] for item in chosen], now=moment, hash_objects=False, identities=identities)
     files, rows = [], []
     with tempfile.TemporaryDirectory(prefix="evidencekit-report-") as folder:
         for format_, lang in (("html", "en"), ("html", "ms"), ("pdf", "en"), ("pdf", "ms")):
@@ -227,6 +229,7 @@ def package(
     encrypt_to: Sequence[str] = (),
     organization: str | None = None,
     reports: bool = True,
+    identities: Sequence[object] = (),
     now: datetime | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> PackageResult:
@@ -235,6 +238,9 @@ def package(
     With `reports` (the default) the HTML and PDF reports, English and Malay, go in too.
     Verifies the case first and raises `VerificationError` if it does not check out.
     The default output is `<case id>.zip` (`.zip.age` when encrypted) in the current folder.
+    A case encrypted at rest is packaged as plaintext (spec package §3): its copies are
+    decrypted in a stream with `identities`, by default `key` itself (the owner's key opens
+    them); `SigningKeyError` if none of them can.
     """
     from .verify import verify
 
@@ -255,8 +261,9 @@ def package(
     target = Path(out) if out else Path(f"{bag}.zip{'.age' if encrypt_to else ''}")
     chosen = _select(manifest, items)
     index = _index(manifest, manifest_bytes, chosen, content, key, moment)
-    made = _report_files(case, chosen, index, moment) if reports else []  # first: they add to the index
-    payload = made + _payload(case, manifest, index)
+    identities = _package_identities(manifest, key, identities)
+    made = _report_files(case, chosen, index, moment, identities) if reports else []  # first: they add to the index
+    payload = made + _payload(case, manifest, index, identities)
     zip_path = target if not encrypt_to else target.with_name(f".{target.name}.zip.tmp")
     written = write_bag_zip(
         zip_path,
@@ -272,6 +279,14 @@ def package(
         written = _encrypt(zip_path, target, list(encrypt_to))
     ids = [row["id"] for row in index["items"] if row["path"]]
     return PackageResult(target, written.size, bag, ids, content, list(encrypt_to))
+
+
+def _package_identities(manifest: Manifest, key: SigningKey, identities: Sequence[object]) -> Sequence[object]:
+    if identities or not is_encrypted(manifest):
+        return identities
+    from .encryption import identity_from_signing_key
+
+    return [identity_from_signing_key(key)]
 
 
 def _encrypt(zip_path: Path, target: Path, recipients: list[str]) -> Any:

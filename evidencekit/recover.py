@@ -10,6 +10,7 @@ case whose custody chain or items show tampering: that is for `verify` to report
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 
 from . import _journal
 from . import case as layout
+from ._content import blob_digest, need_key, open_content, read_content
 from ._derived import apply_derived
 from ._fs import safe_relpath
 from ._store import discard
@@ -24,10 +26,11 @@ from ._time import stamp
 from .capture import apply_entries
 from .case import Case, leftovers, manifest_sha256
 from .custody import check_log, read_lines
-from .digest import hash_file
-from .errors import CaseStateError, EvidenceKitError
+from .digest import SMALL_FILE, FileDigest, copy_and_hash, hash_file
+from .encryption import identity_from_signing_key
+from .errors import CaseStateError, EvidenceKitError, SigningKeyError
 from .imaging import analyze_image
-from .manifest import Manifest, object_path, parse_manifest
+from .manifest import Manifest, is_encrypted, object_path, parse_manifest
 from .media import IMAGE_TYPES, SNIFF_BYTES, sniff_media_type
 from .signing import SigningKey, verify_ssh_signature
 
@@ -39,6 +42,7 @@ class RecoverResult:
     adopted: list[dict[str, Any]] = field(default_factory=list)
     transcripts: list[str] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
+    locked: list[str] = field(default_factory=list)  # encrypted objects no given key opens: left, not adopted
     partials_removed: int = 0
     torn_lines: int = 0
     resigned: bool = False
@@ -50,6 +54,7 @@ class RecoverResult:
             "adopted": self.adopted,
             "transcripts": self.transcripts,
             "orphans": self.orphans,
+            "locked": self.locked,
             "partials_removed": self.partials_removed,
             "torn_lines": self.torn_lines,
             "resigned": self.resigned,
@@ -57,9 +62,18 @@ class RecoverResult:
         }
 
 
-def recover(case: Case | str | os.PathLike[str], *, key: SigningKey, now: datetime | None = None) -> RecoverResult:
+def recover(
+    case: Case | str | os.PathLike[str],
+    *,
+    key: SigningKey,
+    identities: Sequence[object] = (),
+    now: datetime | None = None,
+) -> RecoverResult:
     """Finish an interrupted capture or commit, then sign and log the recovered state.
 
+    In an encrypted case, objects no record names are decrypted in a stream with
+    `identities` (by default `key` itself) to check them against their names before they
+    are adopted; those none opens stay in place, listed in `.locked` (spec case-layout §5).
     Raises `CaseStateError` when the custody log is broken or the manifest unreadable
     (tampering or damage that recover must not paper over).
     """
@@ -71,7 +85,8 @@ def recover(case: Case | str | os.PathLike[str], *, key: SigningKey, now: dateti
         if base != manifest["revision"]:
             entries = []  # spec case-layout §5: the manifest already holds this journal's entries
         entries = [e for e in entries if _entry_intact(case, e)]
-        entries += _orphan_entries(case, manifest, entries, key, now, result)
+        keys = identities or ([identity_from_signing_key(key)] if is_encrypted(manifest) else [])
+        entries += _orphan_entries(case, manifest, entries, _Adopter(key, keys, now), result)
         result.adopted = apply_entries(manifest, entries)
         result.transcripts = [apply_derived(manifest, e)["id"] for e in entries if e["kind"] == "derived"]
         result.partials_removed = _remove_partials(case) + _remove_stray_derived(case, manifest)
@@ -154,21 +169,30 @@ def _load_checked(case: Case) -> Manifest:
 
 
 def _entry_intact(case: Case, entry: dict[str, Any]) -> bool:
-    if entry.get("kind") == "derived":
-        path = case.root / safe_relpath(str(entry.get("object")))
-        return path.is_file() and hash_file(path).sha256 == str(entry["sha256"])
-    if entry.get("kind") != "file" or entry.get("storage") != "stored":
+    if entry.get("kind") not in ("derived", "file") or (entry["kind"] == "file" and entry.get("storage") != "stored"):
         return entry.get("kind") in ("file", "link")
-    path = case.root / entry["object"]
-    return path.is_file() and hash_file(path).sha256 == str(entry["sha256"])
+    path = case.root / safe_relpath(str(entry.get("object")))
+    if not path.is_file():
+        return False
+    if "blob" in entry:  # encrypted: the blob as written, which needs no key (spec case-layout §5)
+        return bool(blob_digest(path) == entry["blob"])
+    return hash_file(path).sha256 == str(entry["sha256"])
+
+
+@dataclass(frozen=True)
+class _Adopter:
+    """Who adopts orphan objects, with which keys to open encrypted ones, and when."""
+
+    key: SigningKey
+    identities: Sequence[object]
+    now: datetime | None
 
 
 def _orphan_entries(
     case: Case,
     manifest: Manifest,
     entries: list[dict[str, Any]],
-    key: SigningKey,
-    now: datetime | None,
+    adopter: _Adopter,
     result: RecoverResult,
 ) -> list[dict[str, Any]]:
     known = {item["sha256"] for item in manifest["items"]} | {e.get("sha256") for e in entries}
@@ -176,20 +200,54 @@ def _orphan_entries(
     for path in sorted(case.path(layout.OBJECTS).glob("sha256/*/*")):
         if path.name in known:
             continue
-        digest = hash_file(path)
-        if digest.sha256 != path.name or object_path(path.name) != path.relative_to(case.root).as_posix():
-            result.orphans.append(path.relative_to(case.root).as_posix())
+        relpath = path.relative_to(case.root).as_posix()
+        try:
+            digest, head, source = _read_orphan(case, path, is_encrypted(manifest), adopter.identities)
+        except SigningKeyError:
+            result.locked.append(relpath)  # encrypted, and no given key opens it: left for a later recover
             continue
-        out.append(_orphan_entry(case, path, digest.to_json(), key, now))
+        except EvidenceKitError:
+            digest = None
+        if digest is None or digest.sha256 != path.name or object_path(path.name) != relpath:
+            result.orphans.append(relpath)
+            continue
+        entry = _orphan_entry(case, path, digest.to_json(), head, source, adopter)
+        if is_encrypted(manifest):
+            entry["blob"] = blob_digest(path)
+        out.append(entry)
     return out
 
 
+def _read_orphan(
+    case: Case, path: Path, encrypted: bool, identities: Sequence[object]
+) -> tuple[FileDigest, bytes, bytes | Path]:
+    """An orphan's plaintext digests, first bytes, and what to analyse (decrypted in memory if encrypted)."""
+    if not encrypted:
+        with open(path, "rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+        return hash_file(path), head, path
+    relpath = path.relative_to(case.root).as_posix()
+    entry: dict[str, Any] = {"object": relpath, "blob": {}}
+    if not identities:
+        raise need_key(relpath)
+    with open_content(case.root, entry, identities) as stream:
+        digest = copy_and_hash(stream, where=relpath)
+    data = read_content(case.root, entry, identities) if digest.size <= SMALL_FILE else b""
+    return digest, data[:SNIFF_BYTES], data
+
+
 def _orphan_entry(
-    case: Case, path: Path, digest: dict[str, Any], key: SigningKey, now: datetime | None
+    case: Case, path: Path, digest: dict[str, Any], head: bytes, source: bytes | Path, adopter: _Adopter
 ) -> dict[str, Any]:
-    with open(path, "rb") as handle:
-        media_type = sniff_media_type(handle.read(SNIFF_BYTES))
-    analysis = analyze_image(path, media_type=media_type) if media_type in IMAGE_TYPES else {"status": "not-applicable"}
+    key, now = adopter.key, adopter.now
+    media_type = sniff_media_type(head)
+    analysis = {"status": "not-applicable"}
+    if media_type in IMAGE_TYPES:
+        analysis = (
+            analyze_image(source, media_type=media_type)
+            if source
+            else {"status": "failed", "reason": "too large to analyse from memory"}
+        )
     relpath = path.relative_to(case.root).as_posix()
     sighting = {
         "captured": stamp(now),

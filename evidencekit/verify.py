@@ -28,10 +28,11 @@ from .errors import (
     EvidenceKitError,
     FormatError,
     Problem,
+    SigningKeyError,
     VerificationError,
 )
 from .handover import receipt_problems
-from .manifest import Manifest, parse_manifest
+from .manifest import Manifest, is_encrypted, parse_manifest
 from .signing import PublicKey, SigningKey, is_canonical_ssh_signature, verify_raw_signature, verify_ssh_signature
 
 Progress = Callable[[int], None]
@@ -109,6 +110,11 @@ def verify(
 
     `case` is a `Case`, a case folder, or a package: a zip, an age-encrypted zip (opened
     with `identities`, see `evidencekit.encryption.load_identities`) or an unpacked bag.
+    For a case encrypted at rest, each stored blob is checked against its recorded `blob`
+    digest; with `identities` each is also decrypted in a stream and its plaintext digests
+    checked, and without them one `encrypted-not-checked` notice says the contents were not
+    (spec: docs/spec/case-layout.md §7.3). Raises `SigningKeyError` when an intact blob
+    opens with none of `identities`.
 
     With `hash_objects=False` stored copies are checked for presence only (low-level: for
     callers that hash every byte themselves, as `package()` does while writing).
@@ -128,7 +134,7 @@ def verify(
         case = Case.coerce(case)
         with _reading_lock(case):
             report = _check_all(
-                FolderSource(case.root),
+                FolderSource(case.root, identities),
                 set(trusted_keys),
                 progress if hash_objects else None,
                 on_total,
@@ -366,6 +372,14 @@ def _check_items(
     for entry in manifest.get("derived", []):  # transcripts: checked like stored copies (spec §4.5)
         report.transcripts += 1
         _check_object(src, entry, report, progress, hash_objects)
+    if src.sealed and is_encrypted(manifest) and not src.identities and hash_objects:
+        report.problems.append(
+            Problem(
+                "encrypted-not-checked",
+                "the case is encrypted: each stored blob was checked, their contents were not decrypted "
+                "(give --identity to check them too)",
+            )
+        )
 
 
 def _check_object(
@@ -374,6 +388,9 @@ def _check_object(
     cached = src.cached_digest(item)
     if cached is not None:
         _compare_digest(item, *cached, report)
+        return
+    if src.sealed and "blob" in item:
+        _check_sealed(src, item, report, progress, hash_objects)
         return
     opened = src.open_object(item)
     if opened is None:
@@ -400,6 +417,52 @@ def _check_object(
             )
         )
         return
+    _compare_digest(item, relpath, digest, report)
+
+
+def _check_sealed(
+    src: CaseSource, item: dict[str, Any], report: VerificationReport, progress: Progress | None, hash_objects: bool
+) -> None:
+    """An encrypted copy: its blob against `blob`, then, with a key, its plaintext (spec case-layout §7.3)."""
+    opened = src.open_object(item)
+    if opened is None:
+        report.problems.append(
+            Problem(
+                "missing", "the stored copy is missing", item=item["id"], path=item["object"], expected=item["sha256"]
+            )
+        )
+        return
+    relpath, stream = opened
+    with stream:
+        if not hash_objects:
+            return
+        blob = copy_and_hash(stream, where=relpath, progress=progress)
+    intact = blob.sha256 == item["blob"]["sha256"] and blob.size == item["blob"]["size"]
+    if not intact:
+        found = f"{blob.sha256} ({blob.size} bytes)"
+        expected = f"{item['blob']['sha256']} ({item['blob']['size']} bytes)"
+        report.problems.append(
+            Problem("altered", "the stored (encrypted) copy differs", item["id"], relpath, expected, found)
+        )
+    if src.identities:
+        _check_plaintext(src, item, relpath, intact, report)
+
+
+def _check_plaintext(
+    src: CaseSource, item: dict[str, Any], relpath: str, intact: bool, report: VerificationReport
+) -> None:
+    try:
+        with src.open_plain(item) as plain:
+            digest = copy_and_hash(plain, where=relpath)
+    except FormatError as exc:
+        report.problems.append(
+            Problem("altered", f"the stored copy cannot be decrypted: {exc.message}", item["id"], relpath)
+        )
+        return
+    except SigningKeyError:
+        if intact:  # the blob is the one recorded: the key is wrong, not the evidence
+            raise
+        return  # a replaced blob that no key opens: already reported as altered
     _compare_digest(item, relpath, digest, report)
 
 

@@ -12,6 +12,7 @@ import evidencekit as ek
 from evidencekit.cli import cli
 
 PINNED = {
+    "lock",
     "DuplicateCluster",
     "HashList",
     "Match",
@@ -71,6 +72,7 @@ PINNED = {
 #: CLI command path -> the public function it wraps (docs/python-api.md pairs them the same way).
 COMMANDS = {
     "match": "match",
+    "lock": "lock",
     "duplicates": "find_duplicates",
     "hashes": "hash_list",
     "report": "report",

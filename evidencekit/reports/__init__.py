@@ -67,6 +67,7 @@ def report(
     lang: str = "en",
     images: str = "none",
     items: Sequence[str] = (),
+    identities: Sequence[object] = (),
     now: datetime | None = None,
 ) -> ReportResult:
     """Write a report of the case for people to read: `html` (everything, self-contained) or `pdf`.
@@ -77,12 +78,13 @@ def report(
     warning). `items` limits the report to those ids (and the chats read from them). The
     default output is `<case id>-report-<lang>.<format>` in the current folder.
     Raises `ValueError` for an unknown format, language or image choice, `InputError` for an
-    unknown item id, and `CaseStateError` if `out` exists.
+    unknown item id, and `CaseStateError` if `out` exists. An encrypted case's chats,
+    pictures and plaintext check need `identities` (`SigningKeyError` without them).
     """
     _check_choices(format, lang, images)
     case = Case.coerce(case)
     moment = resolve_now(now)
-    data = gather(case, items=items, now=moment)
+    data = gather(case, items=items, now=moment, identities=identities)
     target = Path(out) if out else Path(f"{data.header['id']}-report-{lang}.{format}")
     warnings = render(target, data, format=format, lang=lang, images=images, now=moment)
     return ReportResult(

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from .._content import need_key
 from .._time import stamp
 from .._tz import parse_timezone
 from .._version import __version__
 from ..case import Case, custody_log
-from ..chatindex import MessageQuery, _end_line, list_chats, list_messages
+from ..chatindex import MessageQuery, list_chats, list_messages, transcript_end
 from ..errors import InputError
+from ..manifest import is_encrypted
 from ..verify import VerificationReport, verify
 
 
@@ -42,10 +44,11 @@ class ReportData:
     checked_while_packaging: bool
     generated: dict[str, str]
     tool: str
+    identities: Sequence[object] = ()  # keys that open an encrypted case's copies and transcripts
 
     def messages(self, chat_id: str) -> Iterator[dict[str, Any]]:
         """One chat's messages in time order, streamed from the index (never all in memory)."""
-        return list_messages(self.case, MessageQuery(chat=chat_id))
+        return list_messages(self.case, MessageQuery(chat=chat_id), identities=self.identities)
 
     def local(self, utc_text: str | None) -> tuple[str, str]:
         """A UTC time as (`2026-03-14 21:05:09 +08:00`, `13:05:09 UTC`) in the case's zone."""
@@ -70,16 +73,25 @@ def _local_text(moment: datetime) -> str:
 
 
 def gather(
-    case: Case, *, items: Sequence[str] = (), now: datetime | None = None, hash_objects: bool = True
+    case: Case,
+    *,
+    items: Sequence[str] = (),
+    now: datetime | None = None,
+    hash_objects: bool = True,
+    identities: Sequence[object] = (),
 ) -> ReportData:
-    """Read the case once for a report. Raises `InputError` for an unknown item id."""
+    """Read the case once for a report. Raises `InputError` for an unknown item id, and
+    `SigningKeyError` for an encrypted case with chats and no `identities`."""
     manifest_bytes, manifest = case.read_manifest()
     chosen = _select(manifest["items"], items)
     ids = {item["id"] for item in chosen}
-    chats = [chat for chat in list_chats(case) if not items or ids & set(chat["sources"])]
+    chats = [chat for chat in list_chats(case, identities=identities) if not items or ids & set(chat["sources"])]
+    entries = {entry["id"]: entry for entry in manifest.get("derived", [])}
+    if chats and is_encrypted(manifest) and not identities:
+        raise need_key()
     for chat in chats:
-        chat["end"] = _chat_end(case, chat)
-    check = verify(case, raise_on_failure=False, hash_objects=hash_objects)
+        chat["end"] = _chat_end(case, entries[chat["id"]], identities)
+    check = verify(case, raise_on_failure=False, hash_objects=hash_objects, identities=identities)
     return ReportData(
         case=case,
         header=manifest["case"],
@@ -95,6 +107,7 @@ def gather(
         checked_while_packaging=not hash_objects,
         generated=stamp(now),
         tool=f"evidencekit {__version__}",
+        identities=identities,
     )
 
 
@@ -109,11 +122,11 @@ def _select(items: list[dict[str, Any]], wanted: Sequence[str]) -> list[dict[str
     return [by_id[i] for i in sorted(ids)]
 
 
-def _chat_end(case: Case, chat: dict[str, Any]) -> dict[str, Any]:
+def _chat_end(case: Case, entry: dict[str, Any], identities: Sequence[object]) -> dict[str, Any]:
     from ..errors import EvidenceKitError
 
     try:
-        return _end_line(case.root / f"derived/{chat['sha256']}.jsonl")
+        return transcript_end(case, entry, identities)
     except (OSError, EvidenceKitError):
         return {}  # a missing or damaged transcript: the verification section says so
 

@@ -213,9 +213,11 @@ def thumbnail_uri(data: ReportData, item: dict[str, Any], *, blurred: bool) -> s
     """A JPEG thumbnail of a stored picture as a `data:` URI, made from the stored copy (never the original)."""
     from PIL import ImageFilter
 
+    from .._content import content_source
     from ..imaging import hashing_pixels
 
-    pixels = hashing_pixels(data.case.root / item["object"], media_type=item["media_type"], target=THUMBNAIL)
+    source = content_source(data.case.root, item, data.identities)  # an encrypted copy: decrypted in memory only
+    pixels = hashing_pixels(source, media_type=item["media_type"], target=THUMBNAIL)
     pixels.thumbnail((THUMBNAIL, THUMBNAIL))
     if blurred:
         pixels = pixels.filter(ImageFilter.GaussianBlur(BLUR_RADIUS))
