@@ -99,7 +99,7 @@ def write_big_file(path: Path, size: int) -> None:
             left -= n
 
 
-_WORDS = [
+WORDS = [
     "ok",
     "see",
     "you",
@@ -195,7 +195,7 @@ def make_screenshot(index: int, path: str) -> int:
             im.paste(_photo(rng, photo_w, photo_h), (x, y))
             y += photo_h + 40
             continue
-        lines = [" ".join(pick.choice(_WORDS) for _ in range(pick.randint(3, 6))) for _ in range(pick.randint(1, 4))]
+        lines = [" ".join(pick.choice(WORDS) for _ in range(pick.randint(3, 6))) for _ in range(pick.randint(1, 4))]
         bubble_h, bubble_w = 40 + 52 * len(lines), pick.randint(420, width - 260)
         mine = pick.random() < 0.5
         if mine:

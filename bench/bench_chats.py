@@ -35,38 +35,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _common import WORDS, log  # the same words and log line as the other benchmarks
+
 AIM_MB = 300
 QUICK_MESSAGES = 50_000
 SENDERS = [("Aisyah Rahman", "user5123456781"), ("Mallory K", "user6987654321"), ("Group admin", "user1000000001")]
-WORDS = [
-    "ok",
-    "see",
-    "you",
-    "tomorrow",
-    "did",
-    "they",
-    "post",
-    "it",
-    "in",
-    "the",
-    "group",
-    "again",
-    "please",
-    "delete",
-    "this",
-    "now",
-    "I",
-    "saved",
-    "a",
-    "copy",
-    "for",
-    "the",
-    "report",
-]
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------- test data

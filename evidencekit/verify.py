@@ -394,11 +394,7 @@ def _check_object(
         return
     opened = src.open_object(item)
     if opened is None:
-        report.problems.append(
-            Problem(
-                "missing", "the stored copy is missing", item=item["id"], path=item["object"], expected=item["sha256"]
-            )
-        )
+        report.problems.append(_missing_copy(item))
         return
     relpath, stream = opened
     try:
@@ -426,11 +422,7 @@ def _check_sealed(
     """An encrypted copy: its blob against `blob`, then, with a key, its plaintext (spec case-layout §7.3)."""
     opened = src.open_object(item)
     if opened is None:
-        report.problems.append(
-            Problem(
-                "missing", "the stored copy is missing", item=item["id"], path=item["object"], expected=item["sha256"]
-            )
-        )
+        report.problems.append(_missing_copy(item))
         return
     relpath, stream = opened
     with stream:
@@ -464,6 +456,12 @@ def _check_plaintext(
             raise
         return  # a replaced blob that no key opens: already reported as altered
     _compare_digest(item, relpath, digest, report)
+
+
+def _missing_copy(item: dict[str, Any]) -> Problem:
+    return Problem(
+        "missing", "the stored copy is missing", item=item["id"], path=item["object"], expected=item["sha256"]
+    )
 
 
 def _compare_digest(item: dict[str, Any], relpath: str, digest: FileDigest, report: VerificationReport) -> None:
