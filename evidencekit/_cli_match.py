@@ -105,16 +105,24 @@ def _render_matches(data: dict[str, Any], as_json: bool) -> None:
 
 @cli.command("duplicates")
 @threshold_option
+@identity_option
 @case_option
+@passfile_option
 @json_option
-def duplicates(threshold_specs: tuple[str, ...], case_dir: str | None, as_json: bool) -> None:
+def duplicates(
+    threshold_specs: tuple[str, ...],
+    identity_specs: tuple[str, ...],
+    case_dir: str | None,
+    passphrase_file: str | None,
+    as_json: bool,
+) -> None:
     """List groups of near-identical pictures in the case, most often seen first.
 
     Example: evidencekit duplicates --case my-case
     """
-    clusters = [
-        c.to_json() for c in api.find_duplicates(ui.find_case(case_dir), thresholds=thresholds(threshold_specs))
-    ]
+    case = ui.find_case(case_dir)
+    keys = case_identities(case, identity_specs, passphrase_file)
+    clusters = [c.to_json() for c in api.find_duplicates(case, thresholds=thresholds(threshold_specs), identities=keys)]
     if as_json:
         return ui.emit_json(clusters)
     for number, cluster in enumerate(clusters, 1):

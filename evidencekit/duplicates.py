@@ -46,20 +46,23 @@ class DuplicateCluster:
 
 
 def find_duplicates(
-    case: Case | str | os.PathLike[str], *, thresholds: Thresholds = DEFAULT_THRESHOLDS
+    case: Case | str | os.PathLike[str],
+    *,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    identities: Sequence[object] = (),
 ) -> list[DuplicateCluster]:
     """Clusters of near-identical pictures in the case, most often seen first.
 
     A cluster is listed when it holds two or more items, or one item captured or posted in
     chats more than once. Mirrored or rotated copies are not joined (use `match()` with the
-    picture as a reference for that).
+    picture as a reference for that). An encrypted case's chats are read with `identities`.
     """
     case = Case.coerce(case)
     _, manifest = case.read_manifest()
     rows = item_rows(manifest["items"])
     groups, widest = _cluster(rows, thresholds)
     items = {item["id"]: item for item in manifest["items"]}
-    seen = appearances(case, manifest) if manifest.get("derived") else {}
+    seen = appearances(case, manifest, identities) if manifest.get("derived") else {}
     out = []
     for root, members in groups.items():
         ids = sorted(rows.owners[i] for i in members)

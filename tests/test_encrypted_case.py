@@ -214,3 +214,12 @@ def test_command_line_exit_codes(home: Path, tmp_path: Path, extra: Any) -> None
     assert run("package", "--case", str(folder), "--out", str(tmp_path / "p.zip"), "--no-reports").returncode == 0
     locked = run("lock", "--json")
     assert locked.returncode == 0 and json.loads(locked.stdout)["cached"] is False
+
+
+def test_duplicates_and_hashes_of_an_encrypted_case(sealed: ek.Case, key: ek.SigningKey) -> None:
+    with pytest.raises(SigningKeyError):
+        ek.find_duplicates(sealed)  # the chats, which say where pictures were posted, need the key
+    clusters = ek.find_duplicates(sealed, identities=_keys(key))
+    assert all(len(c.items) >= 1 for c in clusters)
+    rows = ek.hash_list(sealed).to_json()
+    assert {row["sha256"] for row in rows["items"]} <= {i["sha256"] for i in _manifest(sealed)["items"]}
