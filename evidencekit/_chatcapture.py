@@ -23,12 +23,13 @@ from typing import IO, Any
 
 from . import _journal
 from ._bagsource import DAMAGED
+from ._capture_file import CaptureContext, capture_file, capture_member
 from ._content import place_sealed, seal_written
 from ._fs import removing_on_error
 from ._store import new_temp, place
 from ._time import stamp
 from ._walk import Found
-from .capture import CaptureContext, CaptureResult, capture_file, capture_member
+from .capture import CaptureResult
 from .case import Case
 from .chats import Detected, FileTree, FolderTree, ParseOptions, ZipTree, detect, read
 from .chats.transcript import write_transcript

@@ -160,9 +160,7 @@ def test_undecodable_image_still_captured_with_failed_analysis(
 def test_large_file_streams_and_copies_exactly(
     case: ek.Case, tmp_path: Path, key: ek.SigningKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    capture_module = sys.modules["evidencekit.capture"]
-
-    monkeypatch.setattr(capture_module, "SMALL_FILE", 1000)
+    monkeypatch.setattr(sys.modules["evidencekit._capture_file"], "SMALL_FILE", 1000)
     data = os.urandom(3 * (1 << 20) + 123)
     (tmp_path / "video.mp4").write_bytes(data)
     ek.capture(case, [tmp_path / "video.mp4"], key=key)
@@ -225,7 +223,7 @@ def test_file_that_fails_to_read_is_reported_and_rest_goes_in(case: ek.Case, sam
 def test_a_streamed_file_that_fails_leaves_no_partial_copy(
     case: ek.Case, samples: Path, key: ek.SigningKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sys.modules["evidencekit.capture"], "SMALL_FILE", -1)  # stream every file
+    monkeypatch.setattr(sys.modules["evidencekit._capture_file"], "SMALL_FILE", -1)  # stream every file
     result = ek.capture(case, ["/proc/self/mem", samples / "red.png"], key=key)
     assert len(result.items) == 1 and len(result.failed) == 1
     assert not list((case.root / "tmp").iterdir())

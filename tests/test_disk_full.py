@@ -31,6 +31,7 @@ from .conftest import REPO, png_bytes
 from .crashing import whatsapp_zip
 
 capture = importlib.import_module("evidencekit.capture")  # the module; `evidencekit.capture` is the function
+capture_file = importlib.import_module("evidencekit._capture_file")
 DISK_FULL = "the disk that holds the case is full"
 FD_PATHS = Path("/proc/self/fd")
 
@@ -151,7 +152,7 @@ def _only_disk_full(failed: list[dict[str, str]], batch: Path) -> list[str]:
     """The big file failed, each for a full disk; return the paths that failed. A screenshot
     copied at the moment the big copy filled the disk fails too (it is said, and can be
     captured again): the copies run on several threads, as on a real disk."""
-    assert {row["reason"] for row in failed} == {capture.DISK_FULL_REASON}, failed
+    assert {row["reason"] for row in failed} == {capture_file.DISK_FULL_REASON}, failed
     paths = [row["path"] for row in failed]
     assert str(batch / "video.bin") in paths
     return paths
@@ -176,7 +177,7 @@ def test_a_file_that_does_not_fit_fails_alone_and_the_rest_is_signed(
     streamed: bool,
 ) -> None:
     if streamed:  # the big file goes through copy_and_hash's chunked, read-back copy
-        monkeypatch.setattr(capture, "SMALL_FILE", 1 << 20)
+        monkeypatch.setattr(capture_file, "SMALL_FILE", 1 << 20)
     before = _stored_objects(captured)
     batch = _batch(tmp_path / "batch", 3 << 20)
     disk = full_disk(captured, _size(captured.root) + (1 << 20))
@@ -311,7 +312,7 @@ def test_a_real_full_disk_fails_the_file_clearly_and_keeps_the_rest(
     env = {**os.environ, "PYTHONPATH": str(REPO)}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        prelude = f"import evidencekit.capture as c; c.SMALL_FILE = {small_file}; " if small_file else ""
+        prelude = f"import evidencekit._capture_file as c; c.SMALL_FILE = {small_file}; " if small_file else ""
         command = [sys.executable, "-c", f"{prelude}import sys; from evidencekit.cli import main; main()", *args]
         return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
 
