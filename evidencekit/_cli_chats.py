@@ -21,7 +21,10 @@ from .cli import cli
 @case_option
 @json_option
 def chats(case_dir: str | None, as_json: bool) -> None:
-    """List the chats read from captured chat exports."""
+    """List the chats read from captured chat exports.
+
+    Example: evidencekit chats --case my-case
+    """
     rows = api.list_chats(ui.find_case(case_dir))
     if as_json:
         return ui.emit_json(rows)
@@ -56,7 +59,10 @@ def messages(
     passphrase_file: str | None,
     as_json: bool,
 ) -> None:
-    """Print messages in time order (text only: pictures show as their item id and hash)."""
+    """Print messages in time order (text only: pictures show as their item id and hash).
+
+    Example: evidencekit messages --case my-case --sender Badrul --since 2026-03-01 --with-attachments
+    """
     case = ui.find_case(case_dir)
     query = api.MessageQuery(chat, sender, since, until, contains, with_attachments)
     found = api.list_messages(case, query, identities=case_identities(case, identity_specs, passphrase_file))
@@ -111,6 +117,9 @@ def _table(rows: list[list[str]]) -> None:
 @cli.command("reindex")
 @case_option
 def reindex(case_dir: str | None) -> None:
-    """Rebuild the chat search index from the signed transcripts (it is never evidence)."""
+    """Rebuild the chat search index from the signed transcripts (it is never evidence).
+
+    Example: evidencekit reindex --case my-case
+    """
     path = api.reindex(ui.find_case(case_dir))
     ui.say(f"rebuilt {path}")
