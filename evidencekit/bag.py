@@ -81,10 +81,24 @@ def sanitize_name(name: str, *, max_length: int = 120) -> str:
     return text
 
 
+def is_portable_name(segment: str) -> bool:
+    """Whether a file name is safe for every tool and file system as it is: what `sanitize_name`
+    would keep (NFC, no replaced character, nothing to trim, not a Windows device name, at most
+    255 UTF-8 bytes). Runs of `_`, which `sanitize_name` collapses for looks, are allowed."""
+    return (
+        bool(segment)
+        and unicodedata.normalize("NFC", segment) == segment
+        and not any(_bagwrite.replaced(ch) for ch in segment)
+        and _bagwrite.trim(segment) == segment
+        and len(segment.encode("utf-8", "surrogatepass")) <= 255
+        and segment.split(".", 1)[0].rstrip().upper() not in _bagwrite.DEVICES
+    )
+
+
 def _check_relpath(path: str, what: str) -> None:
     safe_relpath(path)
     for segment in path.split("/"):
-        if sanitize_name(segment, max_length=255) != segment:
+        if not is_portable_name(segment):
             hint = "pass each file name through evidencekit.bag.sanitize_name()"
             raise UnsafePathError(f"{what} {path!r}: {segment!r} is not a portable file name", hint=hint)
 

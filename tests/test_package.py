@@ -286,3 +286,19 @@ def test_a_damaged_member_is_reported_not_raised(captured: ek.Case, tmp_path: Pa
     result.path.write_bytes(bytes(data))
     report = ek.verify(result.path, raise_on_failure=False)
     assert not report.ok and any(p.kind == "altered" for p in report.failures)
+
+
+def test_a_signer_whose_key_file_name_has_runs_of_underscores_is_packaged(
+    captured: ek.Case, tmp_path: Path, now
+) -> None:
+    """A fingerprint with `:/` or `//` gives a key file `SHA256__…` (case-layout §1); such a name is
+    portable as it is, and must not be refused because `sanitize_name` would collapse the run."""
+    from evidencekit.signing import generate_signing_key_for_tests
+
+    signer = generate_signing_key_for_tests("lee", (30).to_bytes(32, "big"))
+    assert signer.public.fingerprint.startswith("SHA256:/")
+    (tmp_path / "more.txt").write_text("captured by a second person")
+    ek.capture(captured, [tmp_path / "more.txt"], key=signer, now=now)  # a committing signer: its key files go in
+    out = ek.package(captured, key=signer, out=tmp_path / "p.zip", now=now).path
+    assert any("SHA256__" in name for name in zipfile.ZipFile(out).namelist())
+    assert ek.verify(out).ok
