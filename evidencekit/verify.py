@@ -19,23 +19,21 @@ from typing import Any
 from . import case as layout
 from ._fs import is_atomic_leftover
 from ._source import CaseSource, FolderSource
+from ._verify_store import check_items
 from .case import Case, allowed_signers_bytes, ensure_consistent, expected_key_files, key_file_stem
 from .custody import CustodyRecord, check_log, split_lines
-from .digest import FileDigest, copy_and_hash
+from .digest import Progress
 from .errors import (
     FAILING_KINDS,
     BadSignatureError,
     EvidenceKitError,
     FormatError,
     Problem,
-    SigningKeyError,
     VerificationError,
 )
 from .handover import receipt_problems
-from .manifest import Manifest, is_encrypted, parse_manifest
+from .manifest import Manifest, parse_manifest
 from .signing import PublicKey, SigningKey, is_canonical_ssh_signature, verify_raw_signature, verify_ssh_signature
-
-Progress = Callable[[int], None]
 
 
 @dataclass
@@ -179,7 +177,7 @@ def _check_all(
     signers = {**(extra_signers or {}), **_signers(manifest_bytes, src, report, records)}
     _check_trust(report, signers, trusted)
     if manifest is not None:
-        _check_items(src, manifest, report, progress, on_total, hash_objects)
+        check_items(src, manifest, report, progress, on_total, hash_objects)
         _check_key_files(src, manifest, report)
     _check_unexpected(src, manifest, report)
     return report
@@ -335,150 +333,6 @@ def _check_trust(report: VerificationReport, signers: dict[str, str], trusted: s
                     found=fingerprint,
                 )
             )
-
-
-def _check_items(
-    src: CaseSource,
-    manifest: Manifest,
-    report: VerificationReport,
-    progress: Progress | None,
-    on_total: Callable[[int], None] | None,
-    hash_objects: bool = True,
-) -> None:
-    report.items = len(manifest["items"])
-    if on_total:
-        stored = [item for item in manifest["items"] if item["storage"] == "stored"]
-        on_total(sum(entry["size"] for entry in stored + manifest.get("derived", [])))
-    for item in manifest["items"]:
-        reason = src.excluded(item) if item["storage"] == "stored" else None
-        if reason:
-            report.problems.append(
-                Problem("not-included", f"not in this package: {reason}", item=item["id"], expected=item["sha256"])
-            )
-            continue
-        if item["storage"] == "hash-only":
-            report.hash_only += 1
-            report.problems.append(
-                Problem(
-                    "hash-only",
-                    "only the hashes were kept (no copy), as asked at capture",
-                    item=item["id"],
-                    expected=item["sha256"],
-                )
-            )
-            continue
-        report.stored += 1
-        _check_object(src, item, report, progress, hash_objects)
-    for entry in manifest.get("derived", []):  # transcripts: checked like stored copies (spec §4.5)
-        report.transcripts += 1
-        _check_object(src, entry, report, progress, hash_objects)
-    if src.sealed and is_encrypted(manifest) and not src.identities and hash_objects:
-        report.problems.append(
-            Problem(
-                "encrypted-not-checked",
-                "the case is encrypted: each stored blob was checked, their contents were not decrypted "
-                "(give --identity to check them too)",
-            )
-        )
-
-
-def _check_object(
-    src: CaseSource, item: dict[str, Any], report: VerificationReport, progress: Progress | None, hash_objects: bool
-) -> None:
-    cached = src.cached_digest(item)
-    if cached is not None:
-        _compare_digest(item, *cached, report)
-        return
-    if src.sealed and "blob" in item:
-        _check_sealed(src, item, report, progress, hash_objects)
-        return
-    opened = src.open_object(item)
-    if opened is None:
-        report.problems.append(_missing_copy(item))
-        return
-    relpath, stream = opened
-    try:
-        with stream:
-            if not hash_objects:
-                return
-            digest = copy_and_hash(stream, where=relpath, progress=progress)
-    except FormatError as exc:  # a damaged zip member: report it, never stop the check (spec package §5)
-        report.problems.append(
-            Problem(
-                "altered",
-                f"the stored copy cannot be read back: {exc.message}",
-                item=item["id"],
-                path=relpath,
-                expected=item["sha256"],
-            )
-        )
-        return
-    _compare_digest(item, relpath, digest, report)
-
-
-def _check_sealed(
-    src: CaseSource, item: dict[str, Any], report: VerificationReport, progress: Progress | None, hash_objects: bool
-) -> None:
-    """An encrypted copy: its blob against `blob`, then, with a key, its plaintext (spec case-layout §7.3)."""
-    opened = src.open_object(item)
-    if opened is None:
-        report.problems.append(_missing_copy(item))
-        return
-    relpath, stream = opened
-    with stream:
-        if not hash_objects:
-            return
-        blob = copy_and_hash(stream, where=relpath, progress=progress)
-    intact = blob.sha256 == item["blob"]["sha256"] and blob.size == item["blob"]["size"]
-    if not intact:
-        found = f"{blob.sha256} ({blob.size} bytes)"
-        expected = f"{item['blob']['sha256']} ({item['blob']['size']} bytes)"
-        report.problems.append(
-            Problem("altered", "the stored (encrypted) copy differs", item["id"], relpath, expected, found)
-        )
-    if src.identities:
-        _check_plaintext(src, item, relpath, intact, report)
-
-
-def _check_plaintext(
-    src: CaseSource, item: dict[str, Any], relpath: str, intact: bool, report: VerificationReport
-) -> None:
-    try:
-        with src.open_plain(item) as plain:
-            digest = copy_and_hash(plain, where=relpath)
-    except FormatError as exc:
-        report.problems.append(
-            Problem("altered", f"the stored copy cannot be decrypted: {exc.message}", item["id"], relpath)
-        )
-        return
-    except SigningKeyError:
-        if intact:  # the blob is the one recorded: the key is wrong, not the evidence
-            raise
-        return  # a replaced blob that no key opens: already reported as altered
-    _compare_digest(item, relpath, digest, report)
-
-
-def _missing_copy(item: dict[str, Any]) -> Problem:
-    return Problem(
-        "missing", "the stored copy is missing", item=item["id"], path=item["object"], expected=item["sha256"]
-    )
-
-
-def _compare_digest(item: dict[str, Any], relpath: str, digest: FileDigest, report: VerificationReport) -> None:
-    for name in ("sha256", "sha1", "md5", "size"):
-        expected, found = item[name], getattr(digest, name)
-        if expected != found:
-            report.problems.append(
-                Problem(
-                    "altered",
-                    f"the stored copy's {name} differs",
-                    item=item["id"],
-                    path=relpath,
-                    expected=str(expected),
-                    found=str(found),
-                )
-            )
-            return
 
 
 def _check_key_files(src: CaseSource, manifest: Manifest, report: VerificationReport) -> None:
