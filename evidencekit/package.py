@@ -9,6 +9,7 @@ covers every byte (spec: docs/spec/package.md).
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -165,28 +166,30 @@ def _report_files(
 ) -> list[PayloadFile]:
     """The HTML and PDF reports, English and Malay, as payload under data/reports/, listed in the index (spec §3).
 
-    Made without pictures, into temporary files that vanish once read; the case was just
-    verified and every packed byte is hashed while written, so they do not hash it again.
+    Made without pictures, in memory (a report may quote chat messages: it never goes to a
+    temporary file); the case was just verified and every packed byte is hashed while
+    written, so they do not hash the case again.
     """
-    import shutil
-    import tempfile
+    import io
 
-    from .reports import render
+    from .reports import render_to
     from .reports._data import gather
 
     data = gather(case, items=[item["id"] for item in chosen], now=moment, hash_objects=False, identities=identities)
     files, rows = [], []
-    with tempfile.TemporaryDirectory(prefix="evidencekit-report-") as folder:
-        for format_, lang in (("html", "en"), ("html", "ms"), ("pdf", "en"), ("pdf", "ms")):
-            path = Path(folder) / f"report-{lang}.{format_}"
-            render(path, data, format=format_, lang=lang, images="none", now=moment)
-            stream = tempfile.TemporaryFile()  # noqa: SIM115 - anonymous: gone once the bag writer closes it
-            with open(path, "rb") as source:
-                shutil.copyfileobj(source, stream)
-            stream.seek(0)
-            name = f"reports/{path.name}"
-            files.append(PayloadFile(path=name, size=path.stat().st_size, open=lambda s=stream: s))  # type: ignore[misc]
-            rows.append({"path": f"data/{name}", "sha256": file_sha256(path), "format": format_, "lang": lang})
+    for format_, lang in (("html", "en"), ("html", "ms"), ("pdf", "en"), ("pdf", "ms")):
+        buffer = io.BytesIO()
+        render_to(buffer, data, format=format_, lang=lang, images="none", now=moment)
+        name = f"reports/report-{lang}.{format_}"
+        files.append(_bytes_file(name, buffer.getvalue()))
+        rows.append(
+            {
+                "path": f"data/{name}",
+                "sha256": hashlib.sha256(buffer.getvalue()).hexdigest(),
+                "format": format_,
+                "lang": lang,
+            }
+        )
     index["reports"] = rows
     return files
 

@@ -11,6 +11,7 @@ the same folder, fsync, rename), so a failed report leaves nothing behind.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -119,15 +120,26 @@ def render(target: Path, data: ReportData, *, format: str, lang: str, images: st
     if target.exists():
         raise CaseStateError("the report file already exists", path=target, hint="choose another --out, or remove it")
     with _atomic(target) as handle:
-        if format == "html":
-            from ._html import write_html
+        return render_to(handle, data, format=format, lang=lang, images=images, now=now)
 
-            with open(handle.fileno(), "w", encoding="utf-8", newline="\n", closefd=False) as text:
-                write_html(text, data, lang=lang, images=images)
-            return []
-        from ._pdf import write_pdf
 
-        return write_pdf(handle, data, lang=lang, now=now)
+def render_to(out: IO[bytes], data: ReportData, *, format: str, lang: str, images: str, now: datetime) -> list[str]:
+    """Write one report of already gathered `data` to the binary stream `out`; return its warnings.
+
+    Low-level: `package()` renders into memory with it, so no report (which may quote chat
+    messages) is ever left in a temporary file, whatever happens to the process.
+    """
+    if format == "html":
+        from ._html import write_html
+
+        text = io.TextIOWrapper(out, encoding="utf-8", newline="\n")
+        write_html(text, data, lang=lang, images=images)
+        text.flush()
+        text.detach()  # leave `out` open for the caller
+        return []
+    from ._pdf import write_pdf
+
+    return write_pdf(out, data, lang=lang, now=now)
 
 
 @contextlib.contextmanager
