@@ -24,7 +24,7 @@ from ._agestream import DecryptingReader, EncryptingWriter, Hashing
 from ._fs import removing_on_error, safe_relpath
 from ._store import discard, new_temp, place
 from .digest import ALGORITHMS, FileDigest, Progress, file_sha256
-from .encryption import _key_lines, _read_key_text, parse_recipient
+from .encryption import parse_recipient, recipient_line
 from .errors import InputError, SigningKeyError
 from .manifest import ENCRYPTION_FORMAT, Manifest, is_encrypted, object_path
 from .signing import SigningKey
@@ -50,10 +50,7 @@ def encryption_header(key: SigningKey, extra: Sequence[str] = ()) -> dict[str, A
 
 def recipient_text(text: str) -> str:
     """A recipient as the header stores it: `age1...` or `ssh-ed25519 AAAA...` without comment."""
-    parse_recipient(text)  # checks it, with the helpful errors
-    value = text.strip()
-    if not value.startswith(("age1", "ssh-")):
-        value = _key_lines(_read_key_text(Path(value), "recipient file"))[0]
+    value = recipient_line(text)  # checked, with the helpful errors; a file gives its one line
     if value.startswith("ssh-ed25519 "):
         return " ".join(value.split()[:2])
     return value

@@ -66,13 +66,26 @@ def parse_recipient(text: str) -> object:
     of a file whose one non-comment line is one of those (an OpenSSH `.pub` file, a one-line
     age recipients file). Raises `InputError` for anything else, including other SSH key types.
     """
+    return _recipient_from_line(*_resolve_recipient(text))
+
+
+def recipient_line(text: str) -> str:
+    """The checked recipient line that `text` is or names (as `parse_recipient` accepts it)."""
+    line, shown, path = _resolve_recipient(text)
+    _recipient_from_line(line, shown, path)
+    return line
+
+
+def _resolve_recipient(text: str) -> tuple[str, str, Path | None]:
+    """The recipient line of `text` (itself, or the one key line of the file it names), how to
+    show it in messages, and the file it came from."""
     if not isinstance(text, str):
         raise TypeError(f"a recipient is a string, not {type(text).__name__}")
     value = text.strip()
     if not value:
         raise InputError(f"empty recipient: expected {_RECIPIENT_FORMS}", hint=_RECIPIENT_HINT)
     if value.startswith(("age1", "AGE-", *_SSH_KINDS)):
-        return _recipient_from_line(value, _show(value))
+        return value, _show(value), None
     path = Path(value)
     if not path.is_file():
         raise InputError(f"recipient {_show(value)} is not {_RECIPIENT_FORMS}", hint=_RECIPIENT_HINT)
@@ -81,7 +94,7 @@ def parse_recipient(text: str) -> object:
         found = "no key line" if not lines else f"{len(lines)} key lines"
         hint = "put one recipient in the file, or pass each recipient separately"
         raise InputError(f"recipient file expected one recipient line, found {found}", path=path, hint=hint)
-    return _recipient_from_line(lines[0], f"the recipient in {path}", path)
+    return lines[0], f"the recipient in {path}", path
 
 
 def _recipient_from_line(line: str, shown: str, path: Path | None = None) -> object:

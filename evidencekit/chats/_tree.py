@@ -85,7 +85,6 @@ class FileTree(FolderTree):
     def __init__(self, path: str | os.PathLike[str], *, label: str | None = None, hasher: Hasher | None = None):
         self.main = Path(path).name
         super().__init__(Path(path).parent, label=label if label is not None else os.fspath(path), hasher=hasher)
-        self.asked: list[str] = []
 
     def _walk(self) -> list[str]:
         return [self.main]
@@ -102,7 +101,6 @@ class FileTree(FolderTree):
             return False
         self._set.add(name)
         self._names.append(name)
-        self.asked.append(name)
         return True
 
 

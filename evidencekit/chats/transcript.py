@@ -147,31 +147,16 @@ def write_transcript(out: IO[bytes], parser: ModuleType, tree: ExportTree, main:
         record["kind"], record["n"] = "message", number
         stats.add(record)
         emit(record)
-    end = {
-        "kind": "end",
+    counts = {"messages": stats.messages, "attachments": stats.attachments, "problems": chat.problems.to_json()}
+    optional = {"senders": stats.senders_json(), "first": stats.first, "last": stats.last}
+    emit({"kind": "end", **counts, **prune(optional | {"unreferenced": _unreferenced(tree, chat, stats)})})
+    summary = {
+        "platform": header["platform"],
         "messages": stats.messages,
-        "senders": stats.senders_json(),
-        "first": stats.first,
-        "last": stats.last,
-        "attachments": stats.attachments,
-        "unreferenced": _unreferenced(tree, chat, stats),
-        "problems": chat.problems.to_json(),
+        "problems": chat.problems.count,
+        **prune({"title": header.get("title"), "first": stats.first, "last": stats.last}),
     }
-    emit(
-        prune(end) | {"attachments": stats.attachments, "problems": chat.problems.to_json(), "messages": stats.messages}
-    )
-    summary = prune(
-        {
-            "platform": header["platform"],
-            "title": header.get("title"),
-            "messages": stats.messages,
-            "first": stats.first,
-            "last": stats.last,
-            "problems": chat.problems.count,
-        }
-    )
     files = sorted({main} | {name for name in chat.support | stats.referenced if tree.exists(name)})
-    summary |= {"messages": stats.messages, "problems": chat.problems.count}
     return Written(digest.hexdigest(), size, summary, files)
 
 
