@@ -116,10 +116,13 @@ def _table(rows: list[list[str]]) -> None:
 
 @cli.command("reindex")
 @case_option
-def reindex(case_dir: str | None) -> None:
+@json_option
+def reindex(case_dir: str | None, as_json: bool) -> None:
     """Rebuild the chat search index from the signed transcripts (it is never evidence).
 
     Example: evidencekit reindex --case my-case
     """
     path = api.reindex(ui.find_case(case_dir))
+    if as_json:
+        return ui.emit_json({"index": str(path)})
     ui.say(f"rebuilt {path}")

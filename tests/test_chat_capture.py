@@ -236,7 +236,8 @@ def test_command_line_chats_messages_and_exit_code_for_unread(home: Path, tmp_pa
     assert [json.loads(line)["chat"] for line in lines] == ["T0001", "T0001"]
     plain = run("messages", "--case", str(folder), "--with-attachments")
     assert plain.returncode == 0 and "E0003" in plain.stdout or "E0002" in plain.stdout
-    assert run("reindex", "--case", str(folder)).returncode == 0
+    rebuilt = run("reindex", "--case", str(folder), "--json")
+    assert rebuilt.returncode == 0 and json.loads(rebuilt.stdout)["index"].endswith("chats.sqlite")
 
 
 def test_every_real_export_sample_is_captured_and_read(case: ek.Case, key: ek.SigningKey, now: datetime) -> None:
