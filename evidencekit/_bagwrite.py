@@ -136,8 +136,10 @@ def _write_payload(
                 raise changed("more")
             target.write(memoryview(buffer)[:count])
 
-        try:  # SHA-512 (the slower) on its own thread, SHA-256 on another, the zip write here
-            digests, count = stream_hashes(source, groups=(("sha512",), ("sha256",)), sink=write, progress=progress)
+        try:  # SHA-512 (the slower) on its own thread; SHA-256, CRC-32 and the write here (two cores busy)
+            digests, count = stream_hashes(
+                source, groups=(("sha512",),), inline=("sha256",), sink=write, progress=progress
+            )
         except OSError as exc:
             raise unreadable(exc) from exc
     if count != file.size:

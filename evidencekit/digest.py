@@ -185,17 +185,22 @@ def stream_hashes(
     src: Readable | RawIOBase | IO[bytes],
     *,
     groups: tuple[tuple[str, ...], ...],
+    inline: tuple[str, ...] = (),
     sink: Callable[[bytearray, int, int], None] | None = None,
     progress: Progress | None = None,
 ) -> tuple[dict[str, str], int]:
     """Read `src` once in chunks, hashing on one thread per group; give each chunk to `sink`.
 
-    `sink(buffer, count, offset)` runs on the calling thread while the hash threads work
-    (for writing a copy). Returns the hex digests by algorithm name and the byte count.
-    Low-level; most callers want `copy_and_hash` or `hash_file`.
+    The `inline` algorithms are computed on the calling thread, before `sink`: with as many
+    busy threads as cores, none waits for a core (packaging on two cores: SHA-512 on its
+    thread, SHA-256 and the zip writing here). `sink(buffer, count, offset)` runs on the
+    calling thread while the hash threads work (for writing a copy). Returns the hex digests
+    by algorithm name and the byte count. Low-level; most callers want `copy_and_hash` or
+    `hash_file`.
     """
-    ring = _borrow_ring(len(groups))
+    ring = _borrow_ring(len(groups) or 1)  # without hash threads, this thread frees each chunk
     workers = [_HashWorker(names, ring.release) for names in groups]
+    here = {name: hashlib.new(name) for name in inline}
     for worker in workers:
         worker.start()
     size = 0
@@ -208,18 +213,23 @@ def stream_hashes(
             view = memoryview(ring.buffers[slot])[:count]
             for worker in workers:
                 worker.queue.put((slot, view))
+            for hasher in here.values():
+                hasher.update(view)
             if sink is not None:
                 sink(ring.buffers[slot], count, size)
             size += count
             if progress:
                 progress(count)
+            if not workers:
+                ring.release(slot)
     finally:
         for worker in workers:
             worker.queue.put(None)
         for worker in workers:
             worker.join()
         _return_ring(ring, workers)
-    return {name: hasher.hexdigest() for worker in workers for name, hasher in worker.hashers.items()}, size
+    hashers = {**here, **{name: hasher for worker in workers for name, hasher in worker.hashers.items()}}
+    return {name: hasher.hexdigest() for name, hasher in hashers.items()}, size
 
 
 def copy_and_hash(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 from typing import IO, Any, cast
 
 from fpdf import FPDF
@@ -45,12 +46,27 @@ class _Document(FPDF):
 
     footer_text = ""
     template_mark = ""
+    fallback_names: tuple[str, ...] = ()
+    _fallback_on = False
 
     def footer(self) -> None:
         self.set_y(-10)
         self.set_font("ek", "", 7)
         mark = f"   {self.template_mark}" if self.template_mark else ""
-        self.cell(0, 4, f"{self.footer_text}   {self.page_no()}{mark}", align="C")
+        text = f"{self.footer_text}   {self.page_no()}{mark}"
+        self.fallback_for(text)
+        self.cell(0, 4, text, align="C")
+
+    def fallback_for(self, text: str) -> None:
+        """Let fpdf2 look for fallback fonts only in a text the base font cannot print.
+
+        fpdf2 checks every character of every text against every fallback font once any is
+        set, which made each PDF half as slow again; most texts need none.
+        """
+        wanted = bool(self.fallback_names) and not (text.isascii() or _base_coverage().issuperset(map(ord, text)))
+        if wanted != self._fallback_on:
+            self.set_fallback_fonts(self.fallback_names if wanted else [], exact_match=False)
+            self._fallback_on = wanted
 
 
 def write_pdf(out: IO[bytes], data: ReportData, *, lang: str, now: datetime) -> list[str]:
@@ -95,7 +111,7 @@ def _setup(data: ReportData, s: dict[str, str], plan: _fonts.FontPlan, now: date
     for number, (path, index) in enumerate(plan.fallbacks):
         pdf.add_font(f"ekfallback{number}", "", path, collection_font_number=index)
         names.append(f"ekfallback{number}")
-    pdf.set_fallback_fonts(names, exact_match=False)
+    pdf.fallback_names = tuple(names)
     pdf.footer_text = f"{data.header['id']} · {s['officer_summary']} · {s['page'].format(page='')}".strip()
     return pdf
 
@@ -111,6 +127,7 @@ class _Writer:
     # ---------------------------------------------------------------- primitives
     def _text(self, text: str) -> str:
         text = _fonts.printable(text, self.missing)
+        self.pdf.fallback_for(text)
         wanted = self.shaping and _fonts.needs_shaping(text)
         if wanted != (self.pdf.text_shaping is not None):
             self.pdf.set_text_shaping(wanted)
@@ -282,6 +299,11 @@ def _item_cells(
         [(regular, data.local(first["captured"]["utc"])[0]), (regular, first["by"]["name"])],
         [(regular, source or facts.get(s["url"], "")), (regular, device)],
     ]
+
+
+@cache
+def _base_coverage() -> frozenset[int]:
+    return _fonts.coverage(_fonts.bundled(_fonts.BASE[0]))
 
 
 def _can_shape() -> bool:
