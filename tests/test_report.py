@@ -245,3 +245,27 @@ def test_packages_carry_the_reports(demo_case: ek.Case, key: ek.SigningKey, tmp_
         assert f"EK-DEMO/{row['path']}" in names and f"{row['sha256']}  {row['path']}" in listed
     assert "<img" not in page and MS["custody"] in page
     assert ek.verify(zipped).ok
+
+
+@pytest.mark.parametrize("width", [277, 60, 20])
+def test_pdf_wraps_lines_as_fpdf2s_multi_cell_does(width: float) -> None:
+    """The report's linear-time word wrap breaks exactly where fpdf2's own `multi_cell` does."""
+    from fpdf import FPDF
+    from fpdf.enums import MethodReturnValue
+
+    from evidencekit.reports import _fonts, _pdf
+
+    pdf = FPDF(orientation="L", unit="mm", format="A4")
+    pdf.add_page()
+    pdf.add_font("ek", "", _fonts.bundled(_fonts.BASE[0]))
+    pdf.set_font("ek", "", 9)
+    texts = [
+        "Saya mengesahkan bahawa dokumen ini benar " * 12,
+        "a" * 400,
+        "one\ntwo three\n\nfour",
+        "",
+        "SHA-256 " + "f2432c87899e83b3ec4a24cde36ca0b8aa64f1ada1b6c9edb774c1b9bbce836f" * 3 + " end",
+    ]
+    for text in texts:
+        ours = _pdf._wrap(text, width - 2 * pdf.c_margin, pdf.get_string_width)
+        assert ours == pdf.multi_cell(width, 4, text, dry_run=True, output=MethodReturnValue.LINES)

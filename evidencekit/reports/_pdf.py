@@ -13,13 +13,13 @@ bytes (fixed creation date and producer, content-derived file id).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import cache
 from typing import IO, Any, cast
 
 from fpdf import FPDF
-from fpdf.enums import MethodReturnValue, XPos, YPos
+from fpdf.enums import MethodReturnValue
 
 from . import _fonts
 from ._certificates import CERTIFICATES, certificate
@@ -56,6 +56,10 @@ class _Document(FPDF):
         text = f"{self.footer_text}   {self.page_no()}{mark}"
         self.fallback_for(text)
         self.cell(0, 4, text, align="C")
+
+    def fallback_active(self) -> bool:
+        """Whether the last text needed a fallback font."""
+        return self._fallback_on
 
     def fallback_for(self, text: str) -> None:
         """Let fpdf2 look for fallback fonts only in a text the base font cannot print.
@@ -134,8 +138,23 @@ class _Writer:
         return text
 
     def para(self, text: str, size: float = 9, style: str = "", height: float = 4.6) -> None:
-        self.pdf.set_font("ek", style, size)
-        self.pdf.multi_cell(0, height, self._text(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        """A paragraph across the page, wrapped at spaces, onto new pages as needed."""
+        pdf = self.pdf
+        pdf.set_font("ek", style, size)
+        for line in self._lines(self._text(text), pdf.epw):
+            if pdf.get_y() + height > pdf.page_break_trigger:
+                pdf.add_page()
+            top = pdf.get_y()
+            self._line(pdf.l_margin, top, pdf.epw, line, height)
+            pdf.set_y(top + height)
+
+    def _lines(self, text: str, width: float) -> list[str]:
+        """`text` (already through `_text`) broken into the lines a `width` mm box holds."""
+        pdf = self.pdf
+        if pdf.fallback_active() or pdf.text_shaping is not None:
+            found = pdf.multi_cell(width, LINE, text, dry_run=True, output=MethodReturnValue.LINES)
+            return cast(list[str], found) or [""]
+        return _wrap(text, width - 2 * pdf.c_margin, pdf.get_string_width)
 
     def heading(self, text: str, size: float = 13) -> None:
         self.pdf.ln(2)
@@ -162,12 +181,25 @@ class _Writer:
             for number, (font, text) in enumerate(lines):
                 family, style, size = font.split(":")
                 pdf.set_font(family, style, float(size))
-                pdf.set_xy(x, y + 0.4 + number * LINE)
-                pdf.cell(width, LINE, self.fit(text, width))
+                self._line(x, y + 0.4 + number * LINE, width, self.fit(text, width))
             if border:
                 pdf.rect(x, y, width, height)
             x += width
         pdf.set_xy(pdf.l_margin, y + height)
+
+    def _line(self, x: float, top: float, width: float, text: str, height: float = LINE) -> None:
+        """One line of text in a box `height` high at (x, top), as `cell` would place it.
+
+        A text that needs neither a fallback font nor shaping goes through fpdf2's plain
+        `text`, which is several times faster than `cell`: the item table of a big case has
+        thousands of them.
+        """
+        pdf = self.pdf
+        if pdf.fallback_active() or pdf.text_shaping is not None:
+            pdf.set_xy(x, top)
+            pdf.cell(width, height, text)
+        else:
+            pdf.text(x + pdf.c_margin, top + 0.5 * height + 0.3 * pdf.font_size, text)
 
     def wrapped_row(self, widths: tuple[float, ...], texts: list[str], style: str = "") -> None:
         """A table row whose cells wrap onto as many lines as they need."""
@@ -176,10 +208,7 @@ class _Writer:
         for width, text in zip(widths, texts, strict=True):
             lines: list[str] = []
             for part in text.split("\n"):
-                found = self.pdf.multi_cell(
-                    width - 1, LINE, self._text(part), dry_run=True, output=MethodReturnValue.LINES
-                )
-                lines += cast(list[str], found)
+                lines += self._lines(self._text(part), width - 1)
             cells.append([(f"ek:{style}:7.5", line) for line in lines or [""]])
         self.row(widths, cells)
 
@@ -299,6 +328,44 @@ def _item_cells(
         [(regular, data.local(first["captured"]["utc"])[0]), (regular, first["by"]["name"])],
         [(regular, source or facts.get(s["url"], "")), (regular, device)],
     ]
+
+
+def _wrap(text: str, width: float, measure: Callable[[str], float]) -> list[str]:
+    """Greedy word wrap: `text` in lines at most `width` wide, broken at spaces (inside a word
+    only when it alone is wider), as fpdf2's `multi_cell` does, but measuring each word once:
+    fpdf2 re-measures the whole line for every character added, which made long paragraphs
+    the slowest part of a PDF."""
+    space = measure(" ")
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        words: list[str] = []
+        used = 0.0
+        for word in paragraph.split(" "):
+            size = measure(word)
+            if words and used + space + size > width:
+                lines.append(" ".join(words))
+                words, used = [], 0.0
+            while size > width and len(word) > 1:
+                cut = _longest_fit(word, width, measure)
+                lines.append(word[:cut])
+                word = word[cut:]
+                size = measure(word)
+            used = used + space + size if words else size
+            words.append(word)
+        lines.append(" ".join(words))
+    return lines
+
+
+def _longest_fit(word: str, width: float, measure: Callable[[str], float]) -> int:
+    """The length of the longest start of `word` (at least one character) that fits `width`."""
+    low, high = 1, len(word)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if measure(word[:middle]) <= width:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 @cache
