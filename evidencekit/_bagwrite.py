@@ -29,7 +29,7 @@ from .errors import EvidenceKitError, InputError, Problem, VerificationError
 from .signing import SigningKey
 
 if TYPE_CHECKING:
-    from .bag import PayloadFile
+    from .bag import Payload
 
 Progress = Callable[[int], None]
 Stamp = tuple[int, int, int, int, int, int]
@@ -114,26 +114,21 @@ def zip_info(name: str, stamp: Stamp, compress_type: int) -> zipfile.ZipInfo:
 
 
 def _write_payload(
-    archive: zipfile.ZipFile, name: str, file: PayloadFile, stamp: Stamp, zip64: int, progress: Progress | None
-) -> tuple[str, str]:
-    def changed(found: str) -> InputError:
-        message = f"{file.path}: expected {file.size} bytes, found {found}: it changed while packaging"
-        return InputError(message, path=file.path, hint="make sure nothing writes to it, then package again")
-
-    def unreadable(exc: OSError) -> InputError:
-        return InputError(f"{file.path}: cannot be read: {exc.strerror or exc}", path=file.path)
-
+    archive: zipfile.ZipFile, name: str, file: Payload, stamp: Stamp, zip64: int, progress: Progress | None
+) -> tuple[str, str, int]:
+    """Write one stored entry; return its SHA-256, SHA-512 and size."""
     try:
         source = file.open()
+        size = file.size  # after `open`: a late file's bytes exist by then
     except OSError as exc:
-        raise unreadable(exc) from exc
+        raise _unreadable(file, exc) from exc
     # payload is stored, not deflated: media is compressed already, and zip64 stays simple
     info = zip_info(name, stamp, zipfile.ZIP_STORED)
-    with source, archive.open(info, "w", force_zip64=file.size >= zip64) as target:
+    with source, archive.open(info, "w", force_zip64=size >= zip64) as target:
 
         def write(buffer: bytearray, count: int, offset: int) -> None:
-            if offset + count > file.size:
-                raise changed("more")
+            if offset + count > size:
+                raise _changed(file, size, "more")
             target.write(memoryview(buffer)[:count])
 
         try:  # SHA-512 (the slower) on its own thread; SHA-256, CRC-32 and the write here (two cores busy)
@@ -141,9 +136,9 @@ def _write_payload(
                 source, groups=(("sha512",),), inline=("sha256",), sink=write, progress=progress
             )
         except OSError as exc:
-            raise unreadable(exc) from exc
-    if count != file.size:
-        raise changed(str(count))
+            raise _unreadable(file, exc) from exc
+    if count != size:
+        raise _changed(file, size, str(count))
     if file.sha256 is not None and digests["sha256"] != file.sha256:
         raise VerificationError(
             f"{file.path}: the stored copy changed: sha256 expected {file.sha256}, found {digests['sha256']}",
@@ -153,31 +148,44 @@ def _write_payload(
                 )
             ],
         )
-    return digests["sha256"], digests["sha512"]
+    return digests["sha256"], digests["sha512"], size
+
+
+def _changed(file: Payload, size: int, found: str) -> InputError:
+    message = f"{file.path}: expected {size} bytes, found {found}: it changed while packaging"
+    return InputError(message, path=file.path, hint="make sure nothing writes to it, then package again")
+
+
+def _unreadable(file: Payload, exc: OSError) -> InputError:
+    return InputError(f"{file.path}: cannot be read: {exc.strerror or exc}", path=file.path)
 
 
 def write_zip(
     handle: IO[bytes],
     *,
     bag_name: str,
-    payload: Sequence[PayloadFile],
-    info: bytes,
+    payload: Sequence[Payload],
+    info: Callable[[str], bytes],
     tag_files: dict[str, bytes],
     signer: SigningKey,
     namespace: str,
     stamp: Stamp,
     zip64: int,
     progress: Progress | None,
-) -> None:
-    """Write the whole bag zip to `handle`: payload (in the given order), tag files, tag manifest, signatures."""
+) -> str:
+    """Write the whole bag zip to `handle`: payload (in the given order), tag files, tag manifest, signatures.
+
+    `info(oxum)` gives bag-info.txt once the payload is written; returns the Payload-Oxum.
+    """
     with zipfile.ZipFile(handle, "w") as archive:
         sums = [_write_payload(archive, f"{bag_name}/data/{f.path}", f, stamp, zip64, progress) for f in payload]
         listed = list(zip(payload, sums, strict=True))
+        oxum = f"{sum(size for _, _, size in sums)}.{len(sums)}"
         tags = {
             "bagit.txt": BAGIT_TXT,
-            BAG_INFO: info,
-            "manifest-sha256.txt": "".join(f"{s256}  data/{f.path}\n" for f, (s256, _) in listed).encode(),
-            "manifest-sha512.txt": "".join(f"{s512}  data/{f.path}\n" for f, (_, s512) in listed).encode(),
+            BAG_INFO: info(oxum),
+            "manifest-sha256.txt": "".join(f"{s256}  data/{f.path}\n" for f, (s256, _, _) in listed).encode(),
+            "manifest-sha512.txt": "".join(f"{s512}  data/{f.path}\n" for f, (_, s512, _) in listed).encode(),
             **tag_files,
         }
         tag_manifest = "".join(f"{hashlib.sha256(tags[n]).hexdigest()}  {n}\n" for n in sorted(tags)).encode()
@@ -186,6 +194,7 @@ def write_zip(
         tags[RAW_SIGNATURE] = signer.sign_raw(tag_manifest)
         for name, data in tags.items():
             archive.writestr(zip_info(f"{bag_name}/{name}", stamp, zipfile.ZIP_DEFLATED), data)
+    return oxum
 
 
 # -- atomic output ---------------------------------------------------------------------------------------

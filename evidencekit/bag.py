@@ -16,6 +16,7 @@ knows nothing about cases.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import shutil
@@ -45,6 +46,7 @@ __all__ = [
     "BagReader",
     "BagReport",
     "BagWritten",
+    "LateFile",
     "PayloadFile",
     "open_bag",
     "sanitize_name",
@@ -126,6 +128,36 @@ class PayloadFile:
     """When given, the content must have this SHA-256, or writing fails (`VerificationError`)."""
 
 
+class LateFile:
+    """A payload file whose bytes are still being made while the files before it are written.
+
+    `make()` returns the bytes, waiting for them if need be (say, a future's `result`); the
+    writer asks for them only when it reaches this file, so a late file should sort after the
+    files whose writing it overlaps (a package's reports and index come after its evidence).
+    An error raised by `make()` fails the writing like an unreadable file.
+    """
+
+    __slots__ = ("_make", "path")
+    sha256 = None
+
+    def __init__(self, path: str, make: Callable[[], bytes]):
+        self.path = path
+        """Relative to `data/`, like `PayloadFile.path`."""
+        self._make = make
+
+    @property
+    def size(self) -> int:
+        """The byte count (waits for the bytes)."""
+        return len(self._make())
+
+    def open(self) -> IO[bytes]:
+        """The bytes as a stream (waits for them)."""
+        return io.BytesIO(self._make())
+
+
+Payload = PayloadFile | LateFile
+
+
 @dataclass(frozen=True)
 class BagWritten:
     """The finished bag zip: where it is, its size and its Payload-Oxum, and (on demand) its SHA-256."""
@@ -141,14 +173,14 @@ class BagWritten:
 
 
 def _checked_layout(
-    bag_name: str, payload: Sequence[PayloadFile], tag_files: Mapping[str, bytes]
-) -> tuple[list[PayloadFile], dict[str, bytes]]:
+    bag_name: str, payload: Sequence[Payload], tag_files: Mapping[str, bytes]
+) -> tuple[list[Payload], dict[str, bytes]]:
     if "/" in bag_name or sanitize_name(bag_name) != bag_name:
         hint = "use sanitize_name() for the bag name"
         raise InputError(f"the bag name {bag_name!r} is not a portable folder name", hint=hint)
     for file in payload:
         _check_relpath(file.path, "payload path")
-        if file.size < 0:
+        if isinstance(file, PayloadFile) and file.size < 0:
             raise ValueError(f"negative size for {file.path!r}")
     for name in tag_files:
         _check_relpath(name, "tag file")
@@ -183,7 +215,7 @@ def write_bag_zip(
     out: Path,
     *,
     bag_name: str,
-    payload: Sequence[PayloadFile],
+    payload: Sequence[PayloadFile | LateFile],
     bag_info: Sequence[tuple[str, str]],
     tag_files: Mapping[str, bytes],
     signer: SigningKey,
@@ -207,18 +239,19 @@ def write_bag_zip(
     if when.tzinfo is None:
         raise ValueError("`when` must be timezone-aware")
     files, tags = _checked_layout(bag_name, payload, tag_files)
-    oxum = f"{sum(file.size for file in files)}.{len(files)}"
-    info = _bag_info(bag_info, oxum, when)
+    _bag_info(bag_info, "0.0", when)  # bad fields fail here, before anything is written
+    oxum = ""
     if not overwrite and (out.exists() or out.is_symlink()):
         raise _bagwrite.exists_error(out)
     now = (when.year, when.month, when.day, when.hour, when.minute, when.second)
 
     def write(handle: IO[bytes]) -> None:
-        _bagwrite.write_zip(
+        nonlocal oxum
+        oxum = _bagwrite.write_zip(
             handle,
             bag_name=bag_name,
             payload=files,
-            info=info,
+            info=lambda oxum: _bag_info(bag_info, oxum, when),
             tag_files=tags,
             signer=signer,
             namespace=BAG_NAMESPACE,

@@ -10,11 +10,13 @@ covers every byte (spec: docs/spec/package.md).
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,7 +25,7 @@ from . import case as layout
 from ._content import open_content
 from ._verify_text import verify_text
 from ._version import __version__
-from .bag import PayloadFile, sanitize_name, write_bag_zip
+from .bag import LateFile, PayloadFile, sanitize_name, write_bag_zip
 from .case import Case, ensure_consistent
 from .digest import file_sha256
 from .errors import InputError, VerificationError
@@ -77,8 +79,6 @@ def _case_files(case: Case) -> list[str]:
 
 
 def _bytes_file(path: str, data: bytes) -> PayloadFile:
-    import io
-
     return PayloadFile(path=path, size=len(data), open=lambda: io.BytesIO(data))
 
 
@@ -113,8 +113,6 @@ def _index(
     key: SigningKey,
     moment: datetime,
 ) -> dict[str, Any]:
-    import hashlib
-
     rows = []
     for item in manifest["items"]:
         included = content and item["storage"] == "stored" and item in chosen
@@ -148,10 +146,10 @@ def _why_not(item: dict[str, Any], content: bool, chosen: list[dict[str, Any]]) 
 
 
 def _payload(case: Case, manifest: Manifest, index: dict[str, Any], identities: Sequence[object]) -> list[PayloadFile]:
+    """The case's record files, its transcripts and the included evidence (the index and reports come apart)."""
     files = [_bytes_file(f"{CASE_DIR}/{name}", case.path(name).read_bytes()) for name in _case_files(case)]
     derived = manifest.get("derived", [])
     files.extend(_object_file(case, entry, f"{CASE_DIR}/{entry['object']}", identities) for entry in derived)
-    files.append(_bytes_file(INDEX, _canonical.dumps(index) + b"\n"))
     by_id = {item["id"]: item for item in manifest["items"]}
     files.extend(
         _object_file(case, by_id[row["id"]], row["path"].removeprefix("data/"), identities)
@@ -161,37 +159,66 @@ def _payload(case: Case, manifest: Manifest, index: dict[str, Any], identities: 
     return files
 
 
-def _report_files(
-    case: Case, chosen: list[dict[str, Any]], index: dict[str, Any], moment: datetime, identities: Sequence[object]
-) -> list[PayloadFile]:
-    """The HTML and PDF reports, English and Malay, as payload under data/reports/, listed in the index (spec §3).
+#: The reports a package carries (spec §3), in the order the index lists them.
+REPORTS = (("html", "en"), ("html", "ms"), ("pdf", "en"), ("pdf", "ms"))
+
+
+def _report_path(format_: str, lang: str) -> str:
+    return f"reports/report-{lang}.{format_}"
+
+
+def _render_reports(
+    case: Case, chosen: list[dict[str, Any]], moment: datetime, identities: Sequence[object]
+) -> dict[str, bytes]:
+    """The HTML and PDF reports, English and Malay, by payload path (under data/).
 
     Made without pictures, in memory (a report may quote chat messages: it never goes to a
     temporary file); the case was just verified and every packed byte is hashed while
     written, so they do not hash the case again.
     """
-    import io
-
     from .reports import render_to
     from .reports._data import gather
 
     data = gather(case, items=[item["id"] for item in chosen], now=moment, hash_objects=False, identities=identities)
-    files, rows = [], []
-    for format_, lang in (("html", "en"), ("html", "ms"), ("pdf", "en"), ("pdf", "ms")):
+    made = {}
+    for format_, lang in REPORTS:
         buffer = io.BytesIO()
         render_to(buffer, data, format=format_, lang=lang, images="none", now=moment)
-        name = f"reports/report-{lang}.{format_}"
-        files.append(_bytes_file(name, buffer.getvalue()))
-        rows.append(
-            {
-                "path": f"data/{name}",
-                "sha256": hashlib.sha256(buffer.getvalue()).hexdigest(),
-                "format": format_,
-                "lang": lang,
-            }
-        )
-    index["reports"] = rows
+        made[_report_path(format_, lang)] = buffer.getvalue()
+    return made
+
+
+def _late_files(index: dict[str, Any], reports: Future[dict[str, bytes]] | None) -> list[LateFile]:
+    """The index and the reports, as files the bag writer waits for: the reports render while the evidence is zipped.
+
+    They sort after every evidence file (`package.json`, `reports/…`), so the rendering
+    overlaps the hashing of the evidence; the index lists the reports' hashes, so it waits
+    for them too.
+    """
+
+    @cache
+    def index_bytes() -> bytes:
+        if reports is not None:
+            made = reports.result()
+            index["reports"] = [
+                {
+                    "path": f"data/{_report_path(format_, lang)}",
+                    "sha256": hashlib.sha256(made[_report_path(format_, lang)]).hexdigest(),
+                    "format": format_,
+                    "lang": lang,
+                }
+                for format_, lang in REPORTS
+            ]
+        return _canonical.dumps(index) + b"\n"
+
+    files = [LateFile(INDEX, index_bytes)]
+    if reports is not None:
+        files += [_late_report(reports, _report_path(format_, lang)) for format_, lang in REPORTS]
     return files
+
+
+def _late_report(reports: Future[dict[str, bytes]], path: str) -> LateFile:
+    return LateFile(path, lambda: reports.result()[path])
 
 
 def _tag_files(bag: str, manifest: Manifest, key: SigningKey) -> dict[str, bytes]:
@@ -265,19 +292,19 @@ def package(
     chosen = _select(manifest, items)
     index = _index(manifest, manifest_bytes, chosen, content, key, moment)
     identities = _package_identities(manifest, key, identities)
-    made = _report_files(case, chosen, index, moment, identities) if reports else []  # first: they add to the index
-    payload = made + _payload(case, manifest, index, identities)
     zip_path = target if not encrypt_to else target.with_name(f".{target.name}.zip.tmp")
-    written = write_bag_zip(
-        zip_path,
-        bag_name=bag,
-        payload=payload,
-        bag_info=_bag_info(manifest, key, organization),
-        tag_files=_tag_files(bag, manifest, key),
-        signer=key,
-        when=moment,
-        progress=progress,
-    )
+    with ThreadPoolExecutor(1, thread_name_prefix="evidencekit-reports") as background:
+        rendering = background.submit(_render_reports, case, chosen, moment, identities) if reports else None
+        written = write_bag_zip(
+            zip_path,
+            bag_name=bag,
+            payload=[*_payload(case, manifest, index, identities), *_late_files(index, rendering)],
+            bag_info=_bag_info(manifest, key, organization),
+            tag_files=_tag_files(bag, manifest, key),
+            signer=key,
+            when=moment,
+            progress=progress,
+        )
     if encrypt_to:
         written = _encrypt(zip_path, target, list(encrypt_to))
     ids = [row["id"] for row in index["items"] if row["path"]]

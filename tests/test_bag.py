@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from evidencekit import bag
 from evidencekit._fs import safe_relpath
 from evidencekit.bag import (
+    LateFile,
     BAG_NAMESPACE,
     BagWritten,
     PayloadFile,
@@ -764,6 +765,39 @@ def test_a_file_that_changes_size_is_refused(tmp_path: Path, declared: int) -> N
     payload = [PayloadFile("grew.txt", declared, lambda: io.BytesIO(b"0123456789"))]
     with pytest.raises(InputError, match="grew.txt.*changed while packaging"):
         write(tmp_path / "bag.zip", payload)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_late_files_are_asked_for_when_the_writer_reaches_them(tmp_path: Path) -> None:
+    """A late file's bytes (a package's reports) may be made while the files before it are written."""
+    asked: list[str] = []
+
+    def opener(name: str, data: bytes) -> Any:
+        def open_() -> io.BytesIO:
+            asked.append(name)
+            return io.BytesIO(data)
+
+        return open_
+
+    early = [PayloadFile(name, 1000, opener(name, b"e" * 1000)) for name in ("a.bin", "b.bin")]
+
+    def late_bytes() -> bytes:
+        assert asked == ["a.bin", "b.bin"]  # only once every earlier file is written
+        return b"made later\n"
+
+    out = write(tmp_path / "bag.zip", [*early, LateFile("z.txt", late_bytes)])
+    assert out.payload_oxum == f"{2000 + len(b'made later') + 1}.3"
+    assert check(out.path).ok
+    with zipfile.ZipFile(out.path) as archive:
+        assert archive.read(f"{BAG}/data/z.txt") == b"made later\n"
+
+
+def test_a_late_file_that_fails_leaves_no_zip(tmp_path: Path) -> None:
+    def broken() -> bytes:
+        raise RuntimeError("the report could not be made")
+
+    with pytest.raises(RuntimeError, match="could not be made"):
+        write(tmp_path / "bag.zip", [*bytes_payload({"a.txt": b"a"}), LateFile("z.txt", broken)])
     assert list(tmp_path.iterdir()) == []
 
 

@@ -302,3 +302,20 @@ def test_a_signer_whose_key_file_name_has_runs_of_underscores_is_packaged(
     out = ek.package(captured, key=signer, out=tmp_path / "p.zip", now=now).path
     assert any("SHA256__" in name for name in zipfile.ZipFile(out).namelist())
     assert ek.verify(out).ok
+
+
+def test_reports_that_cannot_be_made_stop_packaging_and_leave_nothing(
+    captured: ek.Case, tmp_path: Path, key: ek.SigningKey, now, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reports render on a thread while the evidence is zipped; their failure fails the package."""
+    import importlib
+
+    module = importlib.import_module("evidencekit.package")
+
+    def broken(*_args: object) -> dict[str, bytes]:
+        raise ek.EvidenceKitError("no font could print the report")
+
+    monkeypatch.setattr(module, "_render_reports", broken)
+    with pytest.raises(ek.EvidenceKitError, match="no font"):
+        _package(captured, tmp_path, key, now)
+    assert not list(tmp_path.glob("*.zip")) and not list(tmp_path.glob(".*tmp*"))
