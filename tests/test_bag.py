@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 from evidencekit import bag
 from evidencekit._fs import safe_relpath
 from evidencekit.bag import (
-    LateFile,
     BAG_NAMESPACE,
     BagWritten,
+    LateFile,
     PayloadFile,
     open_bag,
     sanitize_name,
