@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, cached_property
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from . import _canonical, _time
 from . import case as layout
@@ -31,6 +31,9 @@ from .digest import file_sha256
 from .errors import InputError, VerificationError
 from .manifest import Manifest, is_encrypted
 from .signing import SigningKey
+
+if TYPE_CHECKING:
+    from .verify import VerificationReport
 
 FORMAT = "evidencekit/package/1"
 INDEX = "package.json"
@@ -168,18 +171,29 @@ def _report_path(format_: str, lang: str) -> str:
 
 
 def _render_reports(
-    case: Case, chosen: list[dict[str, Any]], moment: datetime, identities: Sequence[object]
+    case: Case,
+    chosen: list[dict[str, Any]],
+    moment: datetime,
+    identities: Sequence[object],
+    checked: VerificationReport,
 ) -> dict[str, bytes]:
     """The HTML and PDF reports, English and Malay, by payload path (under data/).
 
     Made without pictures, in memory (a report may quote chat messages: it never goes to a
-    temporary file); the case was just verified and every packed byte is hashed while
-    written, so they do not hash the case again.
+    temporary file); they show `checked`, the verification packaging has just made (every
+    packed byte is then hashed while written), and do not verify the case again.
     """
     from .reports import render_to
     from .reports._data import gather
 
-    data = gather(case, items=[item["id"] for item in chosen], now=moment, hash_objects=False, identities=identities)
+    data = gather(
+        case,
+        items=[item["id"] for item in chosen],
+        now=moment,
+        hash_objects=False,
+        identities=identities,
+        checked=checked,
+    )
     made = {}
     for format_, lang in REPORTS:
         buffer = io.BytesIO()
@@ -279,7 +293,7 @@ def package(
     with case.lock():
         ensure_consistent(case)
     try:  # every byte packed is hashed while it is written and checked against the manifest
-        verify(case, hash_objects=False)
+        checked = verify(case, hash_objects=False)
     except VerificationError as exc:
         raise VerificationError(
             f"the case does not verify ({len(exc.problems)} problem(s)), so it was not packaged",
@@ -294,7 +308,7 @@ def package(
     identities = _package_identities(manifest, key, identities)
     zip_path = target if not encrypt_to else target.with_name(f".{target.name}.zip.tmp")
     with ThreadPoolExecutor(1, thread_name_prefix="evidencekit-reports") as background:
-        rendering = background.submit(_render_reports, case, chosen, moment, identities) if reports else None
+        rendering = background.submit(_render_reports, case, chosen, moment, identities, checked) if reports else None
         written = write_bag_zip(
             zip_path,
             bag_name=bag,

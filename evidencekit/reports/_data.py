@@ -79,9 +79,14 @@ def gather(
     now: datetime | None = None,
     hash_objects: bool = True,
     identities: Sequence[object] = (),
+    checked: VerificationReport | None = None,
 ) -> ReportData:
     """Read the case once for a report. Raises `InputError` for an unknown item id, and
-    `SigningKeyError` for an encrypted case with chats and no `identities`."""
+    `SigningKeyError` for an encrypted case with chats and no `identities`.
+
+    `checked` is a verification the caller has just made of this case (packaging makes one
+    first, without hashing the stored copies, which it hashes while zipping them); without
+    it, the case is verified here."""
     manifest_bytes, manifest = case.read_manifest()
     chosen = _select(manifest["items"], items)
     ids = {item["id"] for item in chosen}
@@ -91,7 +96,7 @@ def gather(
         raise need_key()
     for chat in chats:
         chat["end"] = _chat_end(case, entries[chat["id"]], identities)
-    check = verify(case, raise_on_failure=False, hash_objects=hash_objects, identities=identities)
+    check = checked or verify(case, raise_on_failure=False, hash_objects=hash_objects, identities=identities)
     return ReportData(
         case=case,
         header=manifest["case"],

@@ -151,22 +151,37 @@ class _Writer:
     def _lines(self, text: str, width: float) -> list[str]:
         """`text` (already through `_text`) broken into the lines a `width` mm box holds."""
         pdf = self.pdf
-        if pdf.fallback_active() or pdf.text_shaping is not None:
+        if not self._plain():
             found = pdf.multi_cell(width, LINE, text, dry_run=True, output=MethodReturnValue.LINES)
             return cast(list[str], found) or [""]
-        return _wrap(text, width - 2 * pdf.c_margin, pdf.get_string_width)
+        return _wrap(text, width - 2 * pdf.c_margin, self.width)
 
     def heading(self, text: str, size: float = 13) -> None:
         self.pdf.ln(2)
         self.para(text, size, "B", height=size * 0.5)
         self.pdf.ln(1)
 
+    def _plain(self) -> bool:
+        """Whether the last text went through `_text` needing no fallback font and no shaping."""
+        return not self.pdf.fallback_active() and self.pdf.text_shaping is None
+
+    def width(self, text: str) -> float:
+        """The width of `text` (after `_text`) in mm in the current font, as `get_string_width` gives it.
+
+        A plain text is summed straight from the font's widths, skipping fpdf2's per-call
+        fragment and graphics-state work; the report measures every table cell.
+        """
+        pdf, font = self.pdf, self.pdf.current_font
+        if font is None or not self._plain():
+            return pdf.get_string_width(text)
+        return font.get_text_width(text, pdf.font_size_pt, None)[1] / pdf.k
+
     def fit(self, text: str, width: float) -> str:
         """`text` cut with `…` to fit `width` mm in the current font."""
         text = self._text(text)
-        if self.pdf.get_string_width(text) <= width - 1.5:
+        if self.width(text) <= width - 1.5:
             return text
-        while text and self.pdf.get_string_width(text + "…") > width - 1.5:
+        while text and self.width(text + "…") > width - 1.5:
             text = text[: max(0, len(text) - max(1, len(text) // 8))]
         return text + "…"
 
@@ -195,7 +210,7 @@ class _Writer:
         thousands of them.
         """
         pdf = self.pdf
-        if pdf.fallback_active() or pdf.text_shaping is not None:
+        if not self._plain():
             pdf.set_xy(x, top)
             pdf.cell(width, height, text)
         else:
