@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ._bagcheck import BAG_INFO, BAGIT_TXT, RAW_SIGNATURE, SSH_SIGNATURE, TAG_MANIFEST
 from ._fs import fsync_dir
-from .digest import release_window, stream_hashes
+from .digest import HashLane, release_window
 from .errors import EvidenceKitError, InputError, Problem, VerificationError
 from .signing import SigningKey
 
@@ -114,9 +114,15 @@ def zip_info(name: str, stamp: Stamp, compress_type: int) -> zipfile.ZipInfo:
 
 
 def _write_payload(
-    archive: zipfile.ZipFile, name: str, file: Payload, stamp: Stamp, zip64: int, progress: Progress | None
-) -> tuple[str, str, int]:
-    """Write one stored entry; return its SHA-256, SHA-512 and size."""
+    archive: zipfile.ZipFile,
+    lane: HashLane,
+    name: str,
+    file: Payload,
+    stamp: Stamp,
+    zip64: int,
+    progress: Progress | None,
+) -> tuple[str, Callable[[], dict[str, str]], int]:
+    """Write one stored entry; return its SHA-256, a call giving its SHA-512 (still being hashed), and its size."""
     try:
         source = file.open()
         size = file.size  # after `open`: a late file's bytes exist by then
@@ -131,10 +137,8 @@ def _write_payload(
                 raise _changed(file, size, "more")
             target.write(memoryview(buffer)[:count])
 
-        try:  # SHA-512 (the slower) on its own thread; SHA-256, CRC-32 and the write here (two cores busy)
-            digests, count = stream_hashes(
-                source, groups=(("sha512",),), inline=("sha256",), sink=write, progress=progress
-            )
+        try:  # SHA-512 (the slower) on the lane's thread; SHA-256, CRC-32 and the write here (two cores busy)
+            digests, count, rest = lane.stream(source, inline=("sha256",), sink=write, progress=progress)
         except OSError as exc:
             raise _unreadable(file, exc) from exc
     if count != size:
@@ -148,7 +152,7 @@ def _write_payload(
                 )
             ],
         )
-    return digests["sha256"], digests["sha512"], size
+    return digests["sha256"], rest, size
 
 
 def _changed(file: Payload, size: int, found: str) -> InputError:
@@ -177,8 +181,11 @@ def write_zip(
 
     `info(oxum)` gives bag-info.txt once the payload is written; returns the Payload-Oxum.
     """
-    with zipfile.ZipFile(handle, "w") as archive:
-        sums = [_write_payload(archive, f"{bag_name}/data/{f.path}", f, stamp, zip64, progress) for f in payload]
+    with zipfile.ZipFile(handle, "w") as archive, HashLane((("sha512",),)) as lane:
+        written = [
+            _write_payload(archive, lane, f"{bag_name}/data/{f.path}", f, stamp, zip64, progress) for f in payload
+        ]
+        sums = [(sha256, rest()["sha512"], size) for sha256, rest, size in written]
         listed = list(zip(payload, sums, strict=True))
         oxum = f"{sum(size for _, _, size in sums)}.{len(sums)}"
         tags = {

@@ -14,6 +14,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from io import RawIOBase
 from typing import IO, BinaryIO, Protocol
@@ -60,18 +61,27 @@ _WINDOW = 64 << 20
 
 
 class _HashWorker(threading.Thread):
-    """Feeds chunks from a queue into its hash objects, then releases each chunk."""
+    """Feeds chunks from a queue into its hash objects, then releases each chunk.
+
+    A `Future` in the queue ends one stream: it receives that stream's digests, and the
+    hashers start afresh for the next one. `None` stops the thread.
+    """
 
     def __init__(self, names: tuple[str, ...], release: Callable[[int], None]):
         super().__init__(daemon=True)
-        self.hashers = {name: hashlib.new(name) for name in names}
-        self.queue: queue.Queue[tuple[int, memoryview] | None] = queue.Queue()
+        self.names = names
+        self.queue: queue.Queue[tuple[int, memoryview] | Future[dict[str, str]] | None] = queue.Queue()
         self._release = release
 
     def run(self) -> None:
+        hashers = {name: hashlib.new(name) for name in self.names}
         while (job := self.queue.get()) is not None:
+            if isinstance(job, Future):
+                job.set_result({name: hasher.hexdigest() for name, hasher in hashers.items()})
+                hashers = {name: hashlib.new(name) for name in self.names}
+                continue
             slot, view = job
-            for hasher in self.hashers.values():
+            for hasher in hashers.values():
                 hasher.update(view)
             self._release(slot)
 
@@ -102,6 +112,10 @@ class _BufferRing:
         slot = self._free.get()
         self._pending[slot] = self._consumers
         return slot
+
+    def untake(self, slot: int) -> None:
+        """Give back a slot taken but not used (the end of a stream)."""
+        self._free.put(slot)
 
     def release(self, slot: int) -> None:
         with self._lock:
@@ -181,6 +195,82 @@ class Readable(Protocol):
     def readinto(self, buffer: bytearray, /) -> int | None: ...
 
 
+class HashLane:
+    """Hash many streams one after another with the same hash threads (a context manager).
+
+    For callers that read many files in a row (packaging): no thread is started per file,
+    and the caller reads the next file while the threads finish the last one. Each
+    `stream` reads its source once in 1 MiB chunks into a shared ring of buffers.
+    """
+
+    def __init__(self, groups: tuple[tuple[str, ...], ...]):
+        self._ring = _borrow_ring(len(groups) or 1)  # without hash threads, the caller frees each chunk
+        self._workers = [_HashWorker(names, self._ring.release) for names in groups]
+        for worker in self._workers:
+            worker.start()
+
+    def __enter__(self) -> HashLane:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the threads once they have hashed everything given to them."""
+        for worker in self._workers:
+            worker.queue.put(None)
+        for worker in self._workers:
+            worker.join()
+        _return_ring(self._ring, self._workers)
+
+    def stream(
+        self,
+        src: Readable | RawIOBase | IO[bytes],
+        *,
+        inline: tuple[str, ...] = (),
+        sink: Callable[[bytearray, int, int], None] | None = None,
+        progress: Progress | None = None,
+    ) -> tuple[dict[str, str], int, Callable[[], dict[str, str]]]:
+        """Read `src` to its end: its `inline` digests, its byte count, and a call that waits for the threads' digests.
+
+        The `inline` algorithms are computed on the calling thread, before `sink`: with as
+        many busy threads as cores, none waits for a core (packaging on two cores: SHA-512
+        on its thread, SHA-256 and the zip writing here). `sink(buffer, count, offset)` runs
+        on the calling thread while the hash threads work.
+        """
+        ring, workers = self._ring, self._workers
+        here = {name: hashlib.new(name) for name in inline}
+        ends: list[Future[dict[str, str]]] = [Future() for _ in workers]
+        size = 0
+        try:
+            while True:
+                slot = ring.take()
+                count = src.readinto(ring.buffers[slot])  # type: ignore[union-attr]
+                if not count:
+                    ring.untake(slot)
+                    break
+                view = memoryview(ring.buffers[slot])[:count]
+                for worker in workers:
+                    worker.queue.put((slot, view))
+                for hasher in here.values():
+                    hasher.update(view)
+                if sink is not None:
+                    sink(ring.buffers[slot], count, size)
+                size += count
+                if progress:
+                    progress(count)
+                if not workers:
+                    ring.release(slot)
+        finally:  # the threads start afresh for the next stream, even after an error
+            for worker, end in zip(workers, ends, strict=True):
+                worker.queue.put(end)
+
+        def rest() -> dict[str, str]:
+            return {name: digest for end in ends for name, digest in end.result().items()}
+
+        return {name: hasher.hexdigest() for name, hasher in here.items()}, size, rest
+
+
 def stream_hashes(
     src: Readable | RawIOBase | IO[bytes],
     *,
@@ -191,45 +281,12 @@ def stream_hashes(
 ) -> tuple[dict[str, str], int]:
     """Read `src` once in chunks, hashing on one thread per group; give each chunk to `sink`.
 
-    The `inline` algorithms are computed on the calling thread, before `sink`: with as many
-    busy threads as cores, none waits for a core (packaging on two cores: SHA-512 on its
-    thread, SHA-256 and the zip writing here). `sink(buffer, count, offset)` runs on the
-    calling thread while the hash threads work (for writing a copy). Returns the hex digests
-    by algorithm name and the byte count. Low-level; most callers want `copy_and_hash` or
-    `hash_file`.
+    Returns the hex digests by algorithm name and the byte count (see `HashLane.stream`).
+    Low-level; most callers want `copy_and_hash` or `hash_file`.
     """
-    ring = _borrow_ring(len(groups) or 1)  # without hash threads, this thread frees each chunk
-    workers = [_HashWorker(names, ring.release) for names in groups]
-    here = {name: hashlib.new(name) for name in inline}
-    for worker in workers:
-        worker.start()
-    size = 0
-    try:
-        while True:
-            slot = ring.take()
-            count = src.readinto(ring.buffers[slot])  # type: ignore[union-attr]
-            if not count:
-                break
-            view = memoryview(ring.buffers[slot])[:count]
-            for worker in workers:
-                worker.queue.put((slot, view))
-            for hasher in here.values():
-                hasher.update(view)
-            if sink is not None:
-                sink(ring.buffers[slot], count, size)
-            size += count
-            if progress:
-                progress(count)
-            if not workers:
-                ring.release(slot)
-    finally:
-        for worker in workers:
-            worker.queue.put(None)
-        for worker in workers:
-            worker.join()
-        _return_ring(ring, workers)
-    hashers = {**here, **{name: hasher for worker in workers for name, hasher in worker.hashers.items()}}
-    return {name: hasher.hexdigest() for name, hasher in hashers.items()}, size
+    with HashLane(groups) as lane:
+        digests, size, rest = lane.stream(src, inline=inline, sink=sink, progress=progress)
+        return {**digests, **rest()}, size
 
 
 def copy_and_hash(

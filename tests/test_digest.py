@@ -38,3 +38,30 @@ def test_empty_stream() -> None:
     digests, size = stream_hashes(io.BytesIO(b""), groups=(("sha512",),), inline=("sha256",))
     assert size == 0
     assert digests == {"sha256": hashlib.sha256(b"").hexdigest(), "sha512": hashlib.sha512(b"").hexdigest()}
+
+
+def test_a_lane_hashes_streams_in_a_row_and_recovers_from_a_failed_one() -> None:
+    """Packaging reads many files through one lane; a file that fails midway leaves the next one's digests right."""
+    from evidencekit.digest import HashLane
+
+    others = [os.urandom(n) for n in (0, 1, CHUNK, 3 * CHUNK + 7, 9 * CHUNK)]
+
+    def failing_sink(_buffer: bytearray, _count: int, offset: int) -> None:
+        if offset >= 2 * CHUNK:
+            raise OSError("the disk went away")
+
+    with HashLane((("sha512",), ("md5",))) as lane:
+        pending = []
+        for data in others[:2]:
+            digests, size, rest = lane.stream(io.BytesIO(data), inline=("sha256",))
+            pending.append((data, digests, size, rest))
+        with pytest.raises(OSError, match="went away"):
+            lane.stream(io.BytesIO(DATA), inline=("sha256",), sink=failing_sink)
+        for data in others[2:]:
+            digests, size, rest = lane.stream(io.BytesIO(data), inline=("sha256",))
+            pending.append((data, digests, size, rest))
+        for data, digests, size, rest in pending:  # the threads' digests are collected at the end
+            assert size == len(data)
+            assert {**digests, **rest()} == {
+                name: hashlib.new(name, data).hexdigest() for name in ("sha256", "sha512", "md5")
+            }
