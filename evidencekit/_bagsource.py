@@ -251,7 +251,8 @@ def _disk_entry_problem(entry: os.DirEntry[str], relpath: str) -> str | None:
 def looks_like_bag(folder: Path) -> bool:
     """Whether a folder holds bagit.txt, data/ or a manifest (a bag, perhaps a damaged one)."""
     try:
-        return any(_BAG_MARKERS.fullmatch(entry.name) for entry in os.scandir(folder))
+        with os.scandir(folder) as entries:
+            return any(_BAG_MARKERS.fullmatch(entry.name) for entry in entries)
     except OSError as exc:
         raise InputError(f"cannot list the folder: {exc.strerror or exc}", path=folder) from None
 
