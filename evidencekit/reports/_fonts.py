@@ -145,4 +145,4 @@ def printable(text: str, missing: set[str]) -> str:
 
 def needs_shaping(text: str) -> bool:
     """Whether `text` has characters (Tamil, Indic, Arabic…) that print right only with shaping."""
-    return any(0x0590 <= ord(ch) <= 0x0DFF or 0x1000 <= ord(ch) <= 0x109F for ch in text)
+    return not text.isascii() and any(0x0590 <= ord(ch) <= 0x0DFF or 0x1000 <= ord(ch) <= 0x109F for ch in text)
