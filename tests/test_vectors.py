@@ -9,9 +9,9 @@ import pytest
 
 import evidencekit as ek
 
-from .vectors._generate import HERE, SPECIAL, VECTORS, generate
+from .vectors._generate import ENCRYPTED, EXAMINER, HERE, SPECIAL, VECTORS, generate
 
-NAMES = sorted([*VECTORS, *SPECIAL])
+NAMES = sorted([*VECTORS, *SPECIAL, *ENCRYPTED])
 
 
 def _expect(folder: Path) -> str:
@@ -34,6 +34,22 @@ def test_vector_outcome(name: str, tmp_path: Path) -> None:
     with pytest.raises(ek.VerificationError) as info:
         ek.verify(folder / "case")
     assert expect in {p.kind for p in info.value.problems}, info.value.problems
+
+
+@pytest.mark.parametrize("name", sorted(ENCRYPTED))
+def test_encrypted_vector_with_the_key(name: str) -> None:
+    """With the examiner's key, verify also decrypts each blob and checks the plaintext's hashes."""
+    from evidencekit.encryption import identity_from_signing_key
+
+    folder = HERE / name
+    identities = [identity_from_signing_key(EXAMINER)]
+    report = ek.verify(folder / "case", identities=identities, raise_on_failure=False)
+    kinds = {p.kind for p in report.problems}
+    assert "encrypted-not-checked" not in kinds
+    if _expect(folder) == "ok":
+        assert report.ok and report.stored == 2
+    else:
+        assert _expect(folder) in {p.kind for p in report.failures}
 
 
 def test_vectors_are_reproducible(tmp_path: Path) -> None:

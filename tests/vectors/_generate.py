@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from evidencekit import _canonical
+from evidencekit._content import encryption_header
 from evidencekit.case import CUSTODY, MANIFEST, RAW_SIGNATURE, SIGNATURE, TOOL, Case
 from evidencekit.manifest import new_manifest, object_path
 from evidencekit.signing import SigningKey, generate_signing_key_for_tests
@@ -62,8 +63,37 @@ def _item(number: int, name: str, data: bytes, key: SigningKey) -> dict:
     }
 
 
-def build_ok(folder: Path, *, fmt: str | None = None, bad_object_path: bool = False) -> Case:
-    """A two-item case: init record and capture record, all signatures good."""
+def _kept_blobs() -> dict[str, bytes]:
+    """The checked-in `encrypted-ok` vector's age files, by object path.
+
+    age output is randomised (ephemeral keys, nonces): reusing these keeps regeneration
+    byte-identical; a missing one is made afresh.
+    """
+    folder = HERE / "encrypted-ok" / "case"
+    files = sorted((folder / "objects").rglob("*")) if folder.is_dir() else []
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in files if p.is_file()}
+
+
+def _sealed(item: dict, data: bytes, header: dict, kept: dict[str, bytes]) -> bytes:
+    """The age file stored for `data` in an encrypted case (case-layout §7)."""
+    if item["object"] not in kept:  # made once, then shared by every encrypted vector
+        import pyrage
+
+        from evidencekit.encryption import parse_recipient
+
+        recipients = [parse_recipient(line) for line in header["encryption"]["recipients"]]
+        kept[item["object"]] = bytes(pyrage.encrypt(data, recipients))
+    return kept[item["object"]]
+
+
+def build_ok(
+    folder: Path, *, fmt: str | None = None, bad_object_path: bool = False, blobs: dict[str, bytes] | None = None
+) -> Case:
+    """A two-item case: init record and capture record, all signatures good.
+
+    With `blobs` (age files to reuse, by object path) the case is encrypted at rest (case-layout §7).
+    """
+    encrypted = blobs is not None
     folder.mkdir(parents=True)
     for sub in ("keys", "objects", "journal", "tmp"):
         (folder / sub).mkdir()
@@ -78,13 +108,18 @@ def build_ok(folder: Path, *, fmt: str | None = None, bad_object_path: bool = Fa
         "timezone": "Asia/Kuala_Lumpur",
         "tool": dict(TOOL, version="vector"),
     }
+    if encrypted:
+        header["encryption"] = encryption_header(EXAMINER)
     manifest = new_manifest(header, _stamp(0))
     case.commit(manifest, key=EXAMINER, action="init", note="case opened", now=NOW)
     for number, (name, data) in enumerate(sorted(FILES.items()), start=1):
         item = _item(number, name, data, EXAMINER)
         target = folder / item["object"]
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        stored = _sealed(item, data, header, blobs) if blobs is not None else data
+        target.write_bytes(stored)
+        if encrypted:
+            item["blob"] = {"sha256": hashlib.sha256(stored).hexdigest(), "size": len(stored)}
         manifest["items"].append(item)
     if fmt:
         manifest["format"] = fmt
@@ -134,6 +169,11 @@ SPECIAL = {
     "unsupported-version": ("malformed", {"fmt": "evidencekit/manifest/2"}),
     "unsafe-path": ("malformed", {"bad_object_path": True}),
 }
+#: Encrypted cases: checked without a key (blobs only) and with the examiner's key (plaintext too).
+ENCRYPTED: dict[str, tuple[str, Callable[[Case], None]]] = {
+    "encrypted-ok": ("ok", lambda case: None),
+    "encrypted-blob-altered": ("altered", lambda case: _flip(_first_object(case), 200)),
+}
 
 
 def generate(root: Path) -> None:
@@ -145,6 +185,11 @@ def generate(root: Path) -> None:
     for name, (expect, options) in SPECIAL.items():
         shutil.rmtree(root / name, ignore_errors=True)
         build_ok(root / name / "case", **options)
+        (root / name / "expect.txt").write_text(f"expect: {expect}\n")
+    kept = _kept_blobs()
+    for name, (expect, mutate) in ENCRYPTED.items():
+        shutil.rmtree(root / name, ignore_errors=True)
+        mutate(build_ok(root / name / "case", blobs=kept))
         (root / name / "expect.txt").write_text(f"expect: {expect}\n")
     _ = _canonical  # the vectors' bytes come only from the canonical encoder, through Case.commit
 
