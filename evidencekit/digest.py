@@ -245,22 +245,28 @@ class HashLane:
         try:
             while True:
                 slot = ring.take()
-                count = src.readinto(ring.buffers[slot])  # type: ignore[union-attr]
+                try:
+                    count = src.readinto(ring.buffers[slot])  # type: ignore[union-attr]
+                except BaseException:
+                    ring.untake(slot)  # a failed read leaves the lane's ring whole for the next stream
+                    raise
                 if not count:
                     ring.untake(slot)
                     break
                 view = memoryview(ring.buffers[slot])[:count]
                 for worker in workers:
-                    worker.queue.put((slot, view))
-                for hasher in here.values():
-                    hasher.update(view)
-                if sink is not None:
-                    sink(ring.buffers[slot], count, size)
-                size += count
-                if progress:
-                    progress(count)
-                if not workers:
-                    ring.release(slot)
+                    worker.queue.put((slot, view))  # each thread releases it once hashed
+                try:
+                    for hasher in here.values():
+                        hasher.update(view)
+                    if sink is not None:
+                        sink(ring.buffers[slot], count, size)
+                    size += count
+                    if progress:
+                        progress(count)
+                finally:
+                    if not workers:
+                        ring.release(slot)
         finally:  # the threads start afresh for the next stream, even after an error
             for worker, end in zip(workers, ends, strict=True):
                 worker.queue.put(end)

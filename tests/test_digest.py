@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+from typing import Any
 
 import pytest
 
@@ -65,3 +66,29 @@ def test_a_lane_hashes_streams_in_a_row_and_recovers_from_a_failed_one() -> None
             assert {**digests, **rest()} == {
                 name: hashlib.new(name, data).hexdigest() for name in ("sha256", "sha512", "md5")
             }
+
+
+class _FailingReader(io.RawIOBase):
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, _buffer: Any) -> int:
+        raise OSError("unreadable sector")
+
+
+@pytest.mark.parametrize("groups", [(("sha512",),), ()])
+def test_failed_reads_and_sinks_never_use_up_the_lanes_buffers(groups: tuple[tuple[str, ...], ...]) -> None:
+    """More failures than the ring has buffers, then a whole stream: no buffer is lost, nothing hangs."""
+    from evidencekit.digest import HashLane
+
+    def failing_sink(_buffer: bytearray, _count: int, _offset: int) -> None:
+        raise OSError("the disk is full")
+
+    with HashLane(groups) as lane:
+        for _ in range(12):
+            with pytest.raises(OSError):
+                lane.stream(_FailingReader(), inline=("sha256",))
+            with pytest.raises(OSError):
+                lane.stream(io.BytesIO(b"x" * 10), inline=("sha256",), sink=failing_sink)
+        digests, size, rest = lane.stream(io.BytesIO(DATA), inline=("sha256",))
+        assert {**digests, **rest()}["sha256"] == hashlib.sha256(DATA).hexdigest() and size == len(DATA)
