@@ -173,6 +173,9 @@ def package(
             identities=case_identities(case, identity_specs, passphrase_file, key),
             progress=bar.advance,
         )
+    with ui.Progress("reading the package back for its SHA-256") as bar:
+        bar.set_total(result.size)
+        result.read_sha256(progress=bar.advance)
     if as_json:
         return ui.emit_json(result.to_json())
     ui.say(f"packaged {len(result.items)} evidence file(s) as {result.path} ({ui.human_size(result.size)})")

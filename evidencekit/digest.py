@@ -331,7 +331,7 @@ def hash_file(path: str | os.PathLike[str], *, progress: Progress | None = None)
         raise InputError(f"cannot read the file: {exc.strerror}", path=os.fspath(path)) from exc
 
 
-def file_sha256(path: str | os.PathLike[str]) -> str:
+def file_sha256(path: str | os.PathLike[str], *, progress: Progress | None = None) -> str:
     """The SHA-256 of a whole file read back from disk (a finished package; low-level).
 
     Windows already read are dropped from the page cache as it goes, so reading a big file
@@ -340,7 +340,10 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     try:
         with open(path, "rb", buffering=0) as src:
             digests, _ = stream_hashes(
-                src, groups=(("sha256",),), sink=lambda _buffer, count, offset: release_window(src, offset, count)
+                src,
+                groups=(("sha256",),),
+                sink=lambda _buffer, count, offset: release_window(src, offset, count),
+                progress=progress,
             )
     except OSError as exc:
         raise InputError(f"cannot read the file: {exc.strerror}", path=os.fspath(path)) from exc

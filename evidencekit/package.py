@@ -61,6 +61,12 @@ class PackageResult:
         """
         return file_sha256(self.path)
 
+    def read_sha256(self, progress: Callable[[int], None] | None = None) -> str:
+        """`sha256`, calling `progress(n)` for each chunk while the file is read back (once)."""
+        if "sha256" not in self.__dict__:  # where cached_property keeps the value
+            self.__dict__["sha256"] = file_sha256(self.path, progress=progress)
+        return self.sha256
+
     def to_json(self) -> dict[str, Any]:
         """The result as a JSON-ready dict."""
         return {

@@ -319,3 +319,13 @@ def test_reports_that_cannot_be_made_stop_packaging_and_leave_nothing(
     with pytest.raises(ek.EvidenceKitError, match="no font"):
         _package(captured, tmp_path, key, now)
     assert not list(tmp_path.glob("*.zip")) and not list(tmp_path.glob(".*tmp*"))
+
+
+def test_the_package_sha256_is_read_back_once_with_progress(
+    captured: ek.Case, tmp_path: Path, key: ek.SigningKey, now
+) -> None:
+    result = _package(captured, tmp_path, key, now)
+    seen: list[int] = []
+    assert result.read_sha256(progress=seen.append) == hashlib.sha256(result.path.read_bytes()).hexdigest()
+    assert sum(seen) == result.size
+    assert result.read_sha256(progress=seen.append) == result.sha256 and sum(seen) == result.size  # not read again
