@@ -110,11 +110,12 @@ class DecryptingReader(_ChannelReader):
     to stop the helper thread.
     """
 
-    def __init__(self, path: Path, identities: Sequence[object]):
+    def __init__(self, path: Path, identities: Sequence[object], *, source: IO[bytes] | io.RawIOBase | None = None):
+        """Decrypt the file at `path`, or `source` when given (an open stream of it; `path` then names it in errors)."""
         from .encryption import _decrypt_failure
 
         try:
-            self._source = open(path, "rb")  # noqa: SIM115 - closed in close()
+            self._source = source if source is not None else open(path, "rb")  # noqa: SIM115 - closed in close()
         except OSError as exc:
             raise InputError(f"cannot read the stored copy: {exc.strerror or exc}", path=path) from None
         super().__init__(_Channel(), lambda exc: _decrypt_failure(exc, path))  # type: ignore[arg-type]

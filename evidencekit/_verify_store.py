@@ -7,11 +7,14 @@ an absent one `missing`, never an exception.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+import hashlib
+import io
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 from ._source import CaseSource
-from .digest import FileDigest, Progress, copy_and_hash, stream_hashes
+from .digest import CHUNK, FileDigest, Progress, copy_and_hash
 from .errors import (
     FormatError,
     Problem,
@@ -105,7 +108,7 @@ def _check_object(
 def _check_sealed(
     src: CaseSource, item: dict[str, Any], report: VerificationReport, progress: Progress | None, hash_objects: bool
 ) -> None:
-    """An encrypted copy: its blob against `blob`, then, with a key, its plaintext (spec case-layout §7.3)."""
+    """An encrypted copy: its blob against `blob` and, with a key, its plaintext, in one read (spec case-layout §7.3)."""
     opened = src.open_object(item)
     if opened is None:
         report.problems.append(_missing_copy(item))
@@ -114,35 +117,70 @@ def _check_sealed(
     with stream:
         if not hash_objects:
             return
-        # the blob is recorded by SHA-256 and size only: no SHA-1 or MD5 of the ciphertext
-        digests, size = stream_hashes(stream, groups=(), inline=("sha256",), progress=progress)
-    intact = digests["sha256"] == item["blob"]["sha256"] and size == item["blob"]["size"]
+        blob = _BlobReader(stream, progress)
+        plain = _decrypted_digest(blob, src.identities, relpath) if src.identities else None
+        blob.drain()  # the rest, if the decryption stopped early (all of it without a key)
+    intact = blob.sha256 == item["blob"]["sha256"] and blob.size == item["blob"]["size"]
     if not intact:
-        found = f"{digests['sha256']} ({size} bytes)"
+        found = f"{blob.sha256} ({blob.size} bytes)"
         expected = f"{item['blob']['sha256']} ({item['blob']['size']} bytes)"
         report.problems.append(
             Problem("altered", "the stored (encrypted) copy differs", item["id"], relpath, expected, found)
         )
-    if src.identities:
-        _check_plaintext(src, item, relpath, intact, report)
-
-
-def _check_plaintext(
-    src: CaseSource, item: dict[str, Any], relpath: str, intact: bool, report: VerificationReport
-) -> None:
-    try:
-        with src.open_plain(item) as plain:
-            digest = copy_and_hash(plain, where=relpath)
-    except FormatError as exc:
+    if isinstance(plain, FileDigest):
+        _compare_digest(item, relpath, plain, report)
+    elif isinstance(plain, FormatError):
         report.problems.append(
-            Problem("altered", f"the stored copy cannot be decrypted: {exc.message}", item["id"], relpath)
+            Problem("altered", f"the stored copy cannot be decrypted: {plain.message}", item["id"], relpath)
         )
-        return
-    except SigningKeyError:
-        if intact:  # the blob is the one recorded: the key is wrong, not the evidence
-            raise
-        return  # a replaced blob that no key opens: already reported as altered
-    _compare_digest(item, relpath, digest, report)
+    elif isinstance(plain, SigningKeyError) and intact:  # the blob is the one recorded: the key is wrong
+        raise plain
+    # a replaced blob that no key opens is reported above, as altered
+
+
+class _BlobReader(io.RawIOBase):
+    """A stored age file as it is read (by the decryptor, or to its end): hashed (SHA-256) and counted."""
+
+    def __init__(self, raw: IO[bytes], progress: Progress | None):
+        self.raw = raw
+        self.progress = progress
+        self.hasher = hashlib.sha256()
+        self.size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = self.raw.readinto(buffer) or 0  # type: ignore[attr-defined]
+        if count:
+            self.hasher.update(memoryview(buffer)[:count])
+            self.size += count
+            if self.progress:
+                self.progress(count)
+        return count
+
+    def drain(self) -> None:
+        """Read on to the end of the file, so the hash covers all of it."""
+        buffer = bytearray(CHUNK)
+        while self.readinto(buffer):
+            pass
+
+    @property
+    def sha256(self) -> str:
+        return self.hasher.hexdigest()
+
+
+def _decrypted_digest(
+    blob: _BlobReader, identities: Sequence[object], relpath: str
+) -> FileDigest | FormatError | SigningKeyError:
+    """The plaintext's digests, decrypted in a stream from `blob`; the error instead if it does not open."""
+    from ._agestream import DecryptingReader
+
+    try:
+        with io.BufferedReader(DecryptingReader(Path(relpath), identities, source=blob), CHUNK) as plain:
+            return copy_and_hash(plain, where=relpath)
+    except (FormatError, SigningKeyError) as exc:
+        return exc
 
 
 def _missing_copy(item: dict[str, Any]) -> Problem:
