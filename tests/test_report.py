@@ -81,6 +81,29 @@ def test_html_chat_is_a_conversation_with_attachments_as_ids(demo_case: ek.Case,
     assert "deleted" in page
 
 
+def test_a_changed_search_index_cannot_put_words_in_a_report(tmp_path: Path) -> None:
+    """Reports read messages from the signed transcripts, never from the (unsigned) search index."""
+    import shutil
+    import sqlite3
+
+    from evidencekit.chatindex import index_path
+
+    folder = tmp_path / "demo"
+    ek.demo(folder, now=NOW)
+    case = ek.Case.open(folder / "case")
+    ek.reindex(case)
+    index = index_path(case)
+    index.chmod(0o600)
+    with sqlite3.connect(index) as db:
+        rows = db.execute("SELECT row, record FROM messages").fetchall()
+        for row, record in rows:
+            db.execute("UPDATE messages SET record = ? WHERE row = ?", (record.replace("made-up", "FORGED"), row))
+    assert any("FORGED" in m.get("text", "") for m in ek.list_messages(case))  # the index itself was changed
+    page = ek.report(case, out=tmp_path / "r.html", now=NOW).path.read_text(encoding="utf-8")
+    assert "FORGED" not in page and "made-up sample message" in page
+    shutil.rmtree(folder)
+
+
 def test_malay_report_uses_the_malay_table(reports: dict[str, Path]) -> None:
     page = reports["html-ms"].read_text(encoding="utf-8")
     for key in ("summary", "items", "chats", "custody", "how_to_verify"):

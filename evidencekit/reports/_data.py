@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -20,7 +20,7 @@ from .._time import stamp
 from .._tz import parse_timezone
 from .._version import __version__
 from ..case import Case, custody_log
-from ..chatindex import MessageQuery, list_chats, list_messages, transcript_end
+from ..chatindex import list_chats, transcript_end, transcript_messages
 from ..errors import InputError
 from ..manifest import is_encrypted
 from ..verify import VerificationReport, verify
@@ -45,10 +45,12 @@ class ReportData:
     generated: dict[str, str]
     tool: str
     identities: Sequence[object] = ()  # keys that open an encrypted case's copies and transcripts
+    transcripts: dict[str, dict[str, Any]] = field(default_factory=dict)  # the manifest's `derived` entries by id
 
     def messages(self, chat_id: str) -> Iterator[dict[str, Any]]:
-        """One chat's messages in time order, streamed from the index (never all in memory)."""
-        return list_messages(self.case, MessageQuery(chat=chat_id), identities=self.identities)
+        """One chat's messages in the export's order, streamed from its transcript (never all in
+        memory; never from the search index, which is not signed)."""
+        return transcript_messages(self.case, self.transcripts[chat_id], self.identities)
 
     def local(self, utc_text: str | None) -> tuple[str, str]:
         """A UTC time as (`2026-03-14 21:05:09 +08:00`, `13:05:09 UTC`) in the case's zone."""
@@ -113,6 +115,7 @@ def gather(
         generated=stamp(now),
         tool=f"evidencekit {__version__}",
         identities=identities,
+        transcripts=entries,
     )
 
 

@@ -92,7 +92,7 @@ EN: dict[str, str] = {
     "no_pictures": "Pictures are not shown in this report. Items are described by their records only.",
     # chats
     "chats": "3. Chats",
-    "chats_intro": "Conversations read from chat exports, in time order. Times are shown in the case's time zone ({zone}) and in UTC. Pictures and files sent in a chat are named by their item id and SHA-256, never shown.",
+    "chats_intro": "Conversations read from chat exports, in the order of each export, from the signed transcripts. Times are shown in the case's time zone ({zone}) and in UTC. Pictures and files sent in a chat are named by their item id and SHA-256, never shown.",
     "chat": "Chat",
     "chat_value": "{id}: {title} ({platform}), {messages} message(s)",
     "chat_span": "From {first} to {last}",
@@ -214,7 +214,7 @@ MS: dict[str, str] = {
     "picture_failed": "Gambar ini tidak dapat ditunjukkan: {why}",
     "no_pictures": "Gambar tidak ditunjukkan dalam laporan ini. Item diterangkan melalui rekodnya sahaja.",
     "chats": "3. Sembang",
-    "chats_intro": "Perbualan yang dibaca daripada eksport sembang, mengikut urutan masa. Masa ditunjukkan dalam zon waktu kes ({zone}) dan dalam UTC. Gambar dan fail yang dihantar dalam sembang dinamakan dengan ID item dan SHA-256, tidak pernah ditunjukkan.",
+    "chats_intro": "Perbualan yang dibaca daripada eksport sembang, mengikut urutan setiap eksport, daripada transkrip yang ditandatangani. Masa ditunjukkan dalam zon waktu kes ({zone}) dan dalam UTC. Gambar dan fail yang dihantar dalam sembang dinamakan dengan ID item dan SHA-256, tidak pernah ditunjukkan.",
     "chat": "Sembang",
     "chat_value": "{id}: {title} ({platform}), {messages} mesej",
     "chat_span": "Dari {first} hingga {last}",
