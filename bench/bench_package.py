@@ -21,10 +21,12 @@ together. Then, `--repeat` times (the order of the steps alternates between repe
   parts are timed by wrapping library functions in this script (the library is not changed):
   the `verify(case)` it runs first (a full re-hash of the case before commit 4ad72a0; since then
   `hash_objects=False`, with each stored copy checked while it is zipped), the zip writing
-  (`_bagwrite.write_zip`), the `os.fsync` of the zip, and the rest (renaming it into place).
+  (`_bagwrite.write_zip`), the four reports (`package._render_reports`, on their own thread
+  while the zip is written), the `os.fsync` of the zip, and the rest (renaming it into place).
   `package()` does not hash its own zip: `PackageResult.sha256` reads the zip back when first
   asked for. That read-back is timed after the package, for information (the CLI prints the
   SHA-256, so `evidencekit package` pays it).
+* `evidencekit.package(..., reports=False)`, as `evidencekit package --no-reports`.
 * `evidencekit.verify(zip)` of a package made before the repeats.
 * `evidencekit.verify(case folder)`, for comparison.
 
