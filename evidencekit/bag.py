@@ -134,7 +134,7 @@ class LateFile:
     `make()` returns the bytes, waiting for them if need be (say, a future's `result`); the
     writer asks for them only when it reaches this file, so a late file should sort after the
     files whose writing it overlaps (a package's reports and index come after its evidence).
-    An error raised by `make()` fails the writing like an unreadable file.
+    An error raised by `make()` stops the writing, and no zip is left (as for any error).
     """
 
     __slots__ = ("_make", "path")
