@@ -53,6 +53,12 @@ Run these commands in a terminal, in the folder that holds the zip file.
    With evidencekit installed, one command checks all of this and the custody chain:
        evidencekit verify {bag}.zip --trust {fingerprint}
 
+6. To read: if there is a folder data/reports/, it holds reports for people, made when
+   the package was made: report-en.html and report-ms.html for a web browser,
+   report-en.pdf and report-ms.pdf to print, in English and Malay. They never show a
+   picture. Step 4 checks them like every other file; the evidence itself is the files
+   in data/evidence/ and data/case/.
+
 What these checks prove: the files are exactly the ones the packager signed, and the
 evidence record is exactly the one its collector signed. They do not prove that a
 screenshot shows the truth; a person has to attest to that.
@@ -101,6 +107,12 @@ Jalankan arahan ini dalam terminal, di dalam folder yang mengandungi fail zip.
    dan bila ia dikumpul dan oleh siapa; data/case/custody.jsonl ialah rantaian jagaan
    yang ditandatangani. Dengan evidencekit, satu arahan menyemak semuanya:
        evidencekit verify {bag}.zip --trust {fingerprint}
+
+6. Untuk dibaca: jika ada folder data/reports/, ia mengandungi laporan untuk dibaca,
+   dibuat semasa pakej dibungkus: report-en.html dan report-ms.html untuk pelayar web,
+   report-en.pdf dan report-ms.pdf untuk dicetak, dalam bahasa Inggeris dan Melayu. Ia
+   tidak pernah menunjukkan gambar. Langkah 4 menyemaknya seperti fail lain; bukti itu
+   sendiri ialah fail dalam data/evidence/ dan data/case/.
 
 Apa yang dibuktikan oleh semakan ini: fail-fail adalah tepat seperti yang ditandatangani
 oleh pembungkus, dan rekod bukti adalah tepat seperti yang ditandatangani oleh

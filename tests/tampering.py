@@ -38,6 +38,13 @@ def _flip(path: Path, offset: int = -1) -> None:
     path.write_bytes(bytes(data))
 
 
+def _set_byte(path: Path, offset: int, value: bytes) -> None:
+    """Put `value` at `offset`, or another byte if it is already there (a change whatever the file held)."""
+    data = bytearray(path.read_bytes())
+    data[offset] = value[0] if data[offset] != value[0] else value[0] + 1
+    path.write_bytes(bytes(data))
+
+
 def _first(root: Path, pattern: str) -> Path:
     return sorted(root.glob(pattern))[0]
 
@@ -185,7 +192,8 @@ def package_tampers() -> list[Case]:
         do("bag-manifest-lines-reordered", lambda r: manifest_lines(r, "manifest-sha256.txt", lambda ls: ls[::-1])),
         do("bag-manifest-line-removed", lambda r: manifest_lines(r, "manifest-sha256.txt", lambda ls: ls[1:])),
         do("bag-manifest-deleted", lambda r: (r / "manifest-sha512.txt").unlink()),
-        do("tag-manifest-changed", lambda r: _flip(r / "tagmanifest-sha256.txt", 3)),
+        do("tag-manifest-changed", lambda r: _set_byte(r / "tagmanifest-sha256.txt", 3, b"0")),  # another hex digit
+        do("tag-manifest-line-malformed", lambda r: _set_byte(r / "tagmanifest-sha256.txt", 3, b"g")),  # not hex
         do("tag-manifest-lines-reordered", lambda r: manifest_lines(r, "tagmanifest-sha256.txt", lambda ls: ls[::-1])),
         do("tag-manifest-deleted", lambda r: (r / "tagmanifest-sha256.txt").unlink()),
         do("tag-signature-changed", lambda r: _flip(r / "tagmanifest-sha256.txt.sig", 60)),
