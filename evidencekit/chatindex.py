@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from dateutil import parser as dateparser
 
@@ -35,12 +35,13 @@ from .errors import CaseStateError, EvidenceKitError, InputError
 from .manifest import Manifest, is_encrypted
 
 INDEX_FILE = "chats.sqlite"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: each message's line (`at`, `length`) in its transcript
 _SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE messages(
     row INTEGER PRIMARY KEY, chat TEXT NOT NULL, n INTEGER NOT NULL, utc TEXT,
-    sender TEXT, sender_id TEXT, text TEXT, attachments INTEGER NOT NULL, record TEXT NOT NULL);
+    sender TEXT, sender_id TEXT, text TEXT, attachments INTEGER NOT NULL, record TEXT NOT NULL,
+    at INTEGER NOT NULL, length INTEGER NOT NULL);
 CREATE INDEX messages_time ON messages(utc, chat, n);
 CREATE INDEX messages_sender ON messages(sender);
 """
@@ -135,10 +136,56 @@ def list_messages(
     _, manifest = case.read_manifest()
     where, params = _where(query, manifest)
     items = {item["sha256"]: item["id"] for item in manifest["items"]}
-    with contextlib.closing(_connect(case, manifest, identities)) as db:
-        rows = db.execute(f"SELECT chat, record FROM messages WHERE {where} ORDER BY utc IS NULL, utc, chat, n", params)
-        for chat_id, record in rows:
-            yield _with_items(chat_id, _canonical.loads(record.encode("utf-8")), items)
+    db, on_disk = _connect(case, manifest, identities)
+    with contextlib.closing(db), _TranscriptLines(case, manifest) as lines:
+        query_text = (
+            f"SELECT chat, n, at, length, record FROM messages WHERE {where} ORDER BY utc IS NULL, utc, chat, n"
+        )
+        for chat_id, n, at, length, record in db.execute(query_text, params):
+            # an index on disk only chooses the messages; their words come from the transcripts
+            found = lines.message(chat_id, n, at, length) if on_disk else _canonical.loads(record.encode("utf-8"))
+            yield _with_items(chat_id, found, items)
+
+
+class _TranscriptLines:
+    """Reads single message lines from a plain case's transcripts, by the index's positions.
+
+    The index on disk is derived and unsigned; the transcripts are what `verify` checks. A
+    line that is not the message the index says it is means the index is damaged or was
+    changed: the reader is told to rebuild it, and nothing from it is shown.
+    """
+
+    def __init__(self, case: Case, manifest: Manifest):
+        self.case = case
+        self.entries = {entry["id"]: entry for entry in manifest.get("derived", [])}
+        self.files: dict[str, IO[bytes]] = {}
+
+    def __enter__(self) -> _TranscriptLines:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for stream in self.files.values():
+            stream.close()
+
+    def message(self, chat_id: str, n: int, at: int, length: int) -> dict[str, Any]:
+        entry = self.entries.get(chat_id)
+        try:
+            if entry is None:
+                raise EvidenceKitError(f"no transcript {chat_id} in the signed manifest")
+            stream = self.files.get(chat_id)
+            if stream is None:
+                stream = self.files[chat_id] = open(self.case.root / entry["object"], "rb")  # noqa: SIM115 - closed in __exit__
+            stream.seek(at)
+            record = _canonical.loads(stream.read(length).removesuffix(b"\n"), what="transcript line")
+            if not isinstance(record, dict) or record.get("kind") != "message" or record.get("n") != n:
+                raise EvidenceKitError(f"message {n} of {chat_id} is not where the index says")
+        except (OSError, EvidenceKitError) as exc:
+            raise CaseStateError(
+                f"the search index does not match the chat transcripts ({exc})",
+                path=index_path(self.case),
+                hint="rebuild it with `evidencekit reindex`; `evidencekit verify` checks the transcripts themselves",
+            ) from None
+        return record
 
 
 def transcript_messages(
@@ -224,15 +271,16 @@ def ensure_index(case: Case, manifest: Manifest) -> Path:
     return reindex(case)
 
 
-def _connect(case: Case, manifest: Manifest, identities: Sequence[object] = ()) -> sqlite3.Connection:
-    """A read connection to an up-to-date index; in memory when the case folder is read-only
-    or encrypted (never a copy of the messages in the system's temporary folder)."""
+def _connect(case: Case, manifest: Manifest, identities: Sequence[object] = ()) -> tuple[sqlite3.Connection, bool]:
+    """A read connection to an up-to-date index, and whether it is the one on disk; in memory
+    when the case folder is read-only or encrypted (never a copy of the messages in the
+    system's temporary folder), built from the transcripts by this process."""
     if not is_encrypted(manifest):
         with contextlib.suppress(OSError):
-            return sqlite3.connect(f"file:{ensure_index(case, manifest)}?mode=ro", uri=True)
+            return sqlite3.connect(f"file:{ensure_index(case, manifest)}?mode=ro", uri=True), True
     db = sqlite3.connect(":memory:")
     _build(db, case, manifest, identities)
-    return db
+    return db, False
 
 
 def reindex(case: Case | str | os.PathLike[str]) -> Path:
@@ -288,17 +336,34 @@ def _build(db: sqlite3.Connection, case: Case, manifest: Manifest, identities: S
     db.execute(_FTS)
     for entry in manifest.get("derived", []):
         with open_content(case.root, entry, identities) as stream:
+            lines = _Positions(stream)
             db.executemany(
-                "INSERT INTO messages(chat, n, utc, sender, sender_id, text, attachments, record) VALUES (?,?,?,?,?,?,?,?)",
-                _rows(entry["id"], read_transcript(stream, path=entry["object"])),
+                "INSERT INTO messages(chat, n, utc, sender, sender_id, text, attachments, record, at, length) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                _rows(entry["id"], read_transcript(lines, path=entry["object"]), lines),
             )
     db.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
     db.execute("INSERT INTO meta VALUES ('transcripts', ?)", (_fingerprint(manifest),))
     db.commit()
 
 
-def _rows(chat_id: str, records: Iterator[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
-    for record in records:
+class _Positions:
+    """A transcript's lines as `read_transcript` takes them, remembering where the last one given out starts and its length."""
+
+    def __init__(self, stream: IO[bytes]):
+        self.stream = stream
+        self.start = self.length = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        at = 0
+        for line in self.stream:
+            self.start, self.length = at, len(line)
+            at += len(line)
+            yield line
+
+
+def _rows(chat_id: str, records: Iterator[dict[str, Any]], lines: _Positions) -> Iterator[tuple[Any, ...]]:
+    for record in records:  # `lines` is on the line each record was read from
         if record.get("kind") != "message":
             continue
         sender = record.get("from", {})
@@ -311,4 +376,6 @@ def _rows(chat_id: str, records: Iterator[dict[str, Any]]) -> Iterator[tuple[Any
             record.get("text"),
             len(record.get("attachments", ())),
             _canonical.dumps(record).decode("utf-8"),
+            lines.start,
+            lines.length,
         )

@@ -81,9 +81,8 @@ def test_html_chat_is_a_conversation_with_attachments_as_ids(demo_case: ek.Case,
     assert "deleted" in page
 
 
-def test_a_changed_search_index_cannot_put_words_in_a_report(tmp_path: Path) -> None:
-    """Reports read messages from the signed transcripts, never from the (unsigned) search index."""
-    import shutil
+def test_a_changed_search_index_cannot_put_words_in_a_report_or_a_search(tmp_path: Path) -> None:
+    """The search index only chooses messages: their words come from the signed transcripts."""
     import sqlite3
 
     from evidencekit.chatindex import index_path
@@ -95,13 +94,19 @@ def test_a_changed_search_index_cannot_put_words_in_a_report(tmp_path: Path) -> 
     index = index_path(case)
     index.chmod(0o600)
     with sqlite3.connect(index) as db:
-        rows = db.execute("SELECT row, record FROM messages").fetchall()
-        for row, record in rows:
+        for row, record in db.execute("SELECT row, record FROM messages").fetchall():
             db.execute("UPDATE messages SET record = ? WHERE row = ?", (record.replace("made-up", "FORGED"), row))
-    assert any("FORGED" in m.get("text", "") for m in ek.list_messages(case))  # the index itself was changed
     page = ek.report(case, out=tmp_path / "r.html", now=NOW).path.read_text(encoding="utf-8")
     assert "FORGED" not in page and "made-up sample message" in page
-    shutil.rmtree(folder)
+    texts = [m.get("text", "") for m in ek.list_messages(case)]
+    assert not any("FORGED" in t for t in texts) and any("made-up sample message" in t for t in texts)
+    with sqlite3.connect(index) as db:  # the index points at another line: refused, with the fix named
+        db.execute("UPDATE messages SET at = at + 1")
+    with pytest.raises(ek.CaseStateError, match="does not match the chat transcripts") as info:
+        list(ek.list_messages(case))
+    assert info.value.hint and "evidencekit reindex" in info.value.hint
+    ek.reindex(case)
+    assert [m.get("text", "") for m in ek.list_messages(case)] == texts
 
 
 def test_malay_report_uses_the_malay_table(reports: dict[str, Path]) -> None:

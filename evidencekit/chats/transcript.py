@@ -8,7 +8,7 @@ parsing the same export twice gives the same bytes.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import IO, Any
@@ -160,7 +160,7 @@ def write_transcript(out: IO[bytes], parser: ModuleType, tree: ExportTree, main:
     return Written(digest.hexdigest(), size, summary, files)
 
 
-def read_transcript(stream: IO[bytes], *, path: str | None = None) -> Iterator[dict[str, Any]]:
+def read_transcript(stream: Iterable[bytes], *, path: str | None = None) -> Iterator[dict[str, Any]]:
     """Yield the records of a transcript (header, messages, end), checking the format line by line."""
     for number, line in enumerate(stream, start=1):
         if not line.endswith(b"\n"):
