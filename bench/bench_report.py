@@ -12,8 +12,8 @@ and imports included):
 * **html**: `report(case, format="html")` (every item and every message, streamed);
 * **pdf**: `report(case, format="pdf")` (officer's summary and certificate templates).
 
-The chat index is built once before measuring (as `evidencekit messages` would), so the
-figures are the reports' own. Times are printed, never asserted. The last line of standard
+The chat index is built once before measuring (as `evidencekit messages` would; reports no
+longer read it: they stream each chat from its transcript), so the figures are the reports' own. Times are printed, never asserted. The last line of standard
 output is a JSON summary with ratios against the baseline.
 
     python bench/bench_report.py            # 2,000 items, 50,000 messages (~1 minute to set up)
