@@ -29,9 +29,6 @@ class CaseSource(Protocol):
     def open_object(self, item: dict[str, Any]) -> tuple[str, IO[bytes]] | None:
         """Where an item's stored copy is and a stream of it, or `None` when it is absent."""
 
-    def open_plain(self, item: dict[str, Any]) -> IO[bytes]:
-        """A stream of an item's plaintext (decrypted with `identities` when sealed)."""
-
     def files(self) -> list[str]:
         """Every file present, by case-relative POSIX name, sorted."""
 
@@ -51,11 +48,6 @@ class FolderSource:
         self.root = root
         self.label = str(root)
         self.identities = identities
-
-    def open_plain(self, item: dict[str, Any]) -> IO[bytes]:
-        from ._content import open_content
-
-        return open_content(self.root, item, self.identities)
 
     def read(self, relpath: str) -> bytes | None:
         try:
@@ -114,12 +106,6 @@ class PackageSource:
             return None
         stream: IO[bytes] = self.reader.open(row["path"])
         return row["path"], stream
-
-    def open_plain(self, item: dict[str, Any]) -> IO[bytes]:
-        opened = self.open_object(item)
-        if opened is None:
-            raise InputError("the item's copy is not in this package", path=item["object"])
-        return opened[1]
 
     def cached_digest(self, item: dict[str, Any]) -> tuple[str, FileDigest] | None:
         row = self.rows.get(item["id"])
