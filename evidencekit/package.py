@@ -218,18 +218,19 @@ def _late_files(index: dict[str, Any], reports: Future[dict[str, bytes]] | None)
 
     @cache
     def index_bytes() -> bytes:
-        if reports is not None:
-            made = reports.result()
-            index["reports"] = [
-                {
-                    "path": f"data/{_report_path(format_, lang)}",
-                    "sha256": hashlib.sha256(made[_report_path(format_, lang)]).hexdigest(),
-                    "format": format_,
-                    "lang": lang,
-                }
-                for format_, lang in REPORTS
-            ]
-        return _canonical.dumps(index) + b"\n"
+        if reports is None:
+            return _canonical.dumps(index) + b"\n"
+        made = reports.result()
+        rows = [
+            {
+                "path": f"data/{_report_path(format_, lang)}",
+                "sha256": hashlib.sha256(made[_report_path(format_, lang)]).hexdigest(),
+                "format": format_,
+                "lang": lang,
+            }
+            for format_, lang in REPORTS
+        ]
+        return _canonical.dumps({**index, "reports": rows}) + b"\n"
 
     files = [LateFile(INDEX, index_bytes)]
     if reports is not None:
