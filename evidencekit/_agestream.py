@@ -18,7 +18,7 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import pyrage  # type: ignore[import-untyped]
 
@@ -26,6 +26,7 @@ from .errors import InputError
 
 _DEPTH = 16  # chunks in flight between the threads (pyrage moves 8 KiB to 64 KiB at a time)
 _POLL = 0.1  # seconds between checks that the other side has gone away
+_READ = 1 << 20  # plaintext reads: large, so hashing threads get whole chunks
 
 
 class _Channel:
@@ -156,6 +157,42 @@ class Hashing(io.RawIOBase):
         self.target.write(view)
         self.size += len(view)
         return len(view)
+
+
+class HashingReader(io.RawIOBase):
+    """Wraps a readable file: hashes (SHA-256) and counts every byte read through it; the
+    reading twin of `Hashing` (verify hashes a stored age file as the decryptor reads it)."""
+
+    def __init__(self, source: IO[bytes] | io.RawIOBase, progress: Callable[[int], None] | None = None):
+        self.source = source
+        self.progress = progress
+        self.hasher = hashlib.sha256()
+        self.size = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = self.source.readinto(buffer) or 0  # type: ignore[union-attr]
+        if count:
+            self.hasher.update(memoryview(buffer)[:count])
+            self.size += count
+            if self.progress:
+                self.progress(count)
+        return count
+
+    def drain(self) -> None:
+        """Read on to the end of the file, so the hash covers all of it."""
+        buffer = bytearray(1 << 20)
+        while self.readinto(buffer):
+            pass
+
+
+def decrypting(
+    path: Path, identities: Sequence[object], *, source: IO[bytes] | io.RawIOBase | None = None
+) -> IO[bytes]:
+    """The plaintext of the age file at `path` (or of `source`, an open stream of it), buffered in 1 MiB reads."""
+    return cast(IO[bytes], io.BufferedReader(DecryptingReader(path, identities, source=source), _READ))
 
 
 class EncryptingWriter(io.RawIOBase):

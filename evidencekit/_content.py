@@ -11,16 +11,15 @@ second copy of it takes the digest of the blob already there.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any, TypeVar, cast
+from typing import IO, Any, TypeVar
 
 import pyrage  # type: ignore[import-untyped]
 
-from ._agestream import DecryptingReader, EncryptingWriter, Hashing
+from ._agestream import EncryptingWriter, Hashing, decrypting
 from ._fs import removing_on_error, safe_relpath
 from ._store import discard, new_temp, place
 from .digest import ALGORITHMS, FileDigest, Progress, file_sha256
@@ -31,7 +30,6 @@ from .signing import SigningKey
 
 T = TypeVar("T")
 _PLACE_LOCK = threading.Lock()  # capture threads placing the same content: one blob wins, both record it
-_BUFFER = 1 << 20
 _REREAD = "the disk or memory may be failing; capture to another drive"
 
 
@@ -87,7 +85,7 @@ def open_content(root: Path, entry: dict[str, Any], identities: Sequence[object]
             raise InputError(f"cannot read the stored copy: {exc.strerror or exc}", path=path) from None
     if not identities:
         raise need_key(entry["object"])
-    return cast(IO[bytes], io.BufferedReader(DecryptingReader(path, identities), _BUFFER))
+    return decrypting(path, identities)
 
 
 def read_content(root: Path, entry: dict[str, Any], identities: Sequence[object] = ()) -> bytes:

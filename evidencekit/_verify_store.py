@@ -7,14 +7,13 @@ an absent one `missing`, never an exception.
 
 from __future__ import annotations
 
-import hashlib
-import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
+from ._agestream import HashingReader, decrypting
 from ._source import CaseSource
-from .digest import CHUNK, FileDigest, Progress, copy_and_hash
+from .digest import FileDigest, Progress, copy_and_hash
 from .errors import (
     FormatError,
     Problem,
@@ -117,12 +116,13 @@ def _check_sealed(
     with stream:
         if not hash_objects:
             return
-        blob = _BlobReader(stream, progress)
+        blob = HashingReader(stream, progress)
         plain = _decrypted_digest(blob, src.identities, relpath) if src.identities else None
         blob.drain()  # the rest, if the decryption stopped early (all of it without a key)
-    intact = blob.sha256 == item["blob"]["sha256"] and blob.size == item["blob"]["size"]
+    blob_sha256 = blob.hasher.hexdigest()
+    intact = blob_sha256 == item["blob"]["sha256"] and blob.size == item["blob"]["size"]
     if not intact:
-        found = f"{blob.sha256} ({blob.size} bytes)"
+        found = f"{blob_sha256} ({blob.size} bytes)"
         expected = f"{item['blob']['sha256']} ({item['blob']['size']} bytes)"
         report.problems.append(
             Problem("altered", "the stored (encrypted) copy differs", item["id"], relpath, expected, found)
@@ -138,46 +138,12 @@ def _check_sealed(
     # a replaced blob that no key opens is reported above, as altered
 
 
-class _BlobReader(io.RawIOBase):
-    """A stored age file as it is read (by the decryptor, or to its end): hashed (SHA-256) and counted."""
-
-    def __init__(self, raw: IO[bytes], progress: Progress | None):
-        self.raw = raw
-        self.progress = progress
-        self.hasher = hashlib.sha256()
-        self.size = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        count = self.raw.readinto(buffer) or 0  # type: ignore[attr-defined]
-        if count:
-            self.hasher.update(memoryview(buffer)[:count])
-            self.size += count
-            if self.progress:
-                self.progress(count)
-        return count
-
-    def drain(self) -> None:
-        """Read on to the end of the file, so the hash covers all of it."""
-        buffer = bytearray(CHUNK)
-        while self.readinto(buffer):
-            pass
-
-    @property
-    def sha256(self) -> str:
-        return self.hasher.hexdigest()
-
-
 def _decrypted_digest(
-    blob: _BlobReader, identities: Sequence[object], relpath: str
+    blob: HashingReader, identities: Sequence[object], relpath: str
 ) -> FileDigest | FormatError | SigningKeyError:
     """The plaintext's digests, decrypted in a stream from `blob`; the error instead if it does not open."""
-    from ._agestream import DecryptingReader
-
     try:
-        with io.BufferedReader(DecryptingReader(Path(relpath), identities, source=blob), CHUNK) as plain:
+        with decrypting(Path(relpath), identities, source=blob) as plain:
             return copy_and_hash(plain, where=relpath)
     except (FormatError, SigningKeyError) as exc:
         return exc

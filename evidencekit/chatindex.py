@@ -189,20 +189,19 @@ class _TranscriptLines:
 
 
 def transcript_messages(
-    case: Case, entry: dict[str, Any], identities: Sequence[object] = ()
+    case: Case, entry: dict[str, Any], item_ids: dict[str, str], identities: Sequence[object] = ()
 ) -> Iterator[dict[str, Any]]:
     """One chat's messages read straight from its transcript, in the export's order (`n`),
-    each with `chat` and attachments' item ids, as `list_messages` gives them.
+    each with `chat` and attachments' item ids (`item_ids`: SHA-256 to item id, from the
+    manifest), as `list_messages` gives them.
 
     For reports: this is the file `verify` checks against the signed manifest, where the
     search index is derived and unsigned, so a changed index can never put words in a report.
     """
-    _, manifest = case.read_manifest()
-    items = {item["sha256"]: item["id"] for item in manifest["items"]}
     with open_content(case.root, entry, identities) as stream:
         for record in read_transcript(stream, path=entry["object"]):
             if record.get("kind") == "message":
-                yield _with_items(entry["id"], record, items)
+                yield _with_items(entry["id"], record, item_ids)
 
 
 def _with_items(chat_id: str, record: dict[str, Any], items: dict[str, str]) -> dict[str, Any]:

@@ -46,11 +46,12 @@ class ReportData:
     tool: str
     identities: Sequence[object] = ()  # keys that open an encrypted case's copies and transcripts
     transcripts: dict[str, dict[str, Any]] = field(default_factory=dict)  # the manifest's `derived` entries by id
+    item_ids: dict[str, str] = field(default_factory=dict)  # every item's id by its SHA-256 (attachments)
 
     def messages(self, chat_id: str) -> Iterator[dict[str, Any]]:
         """One chat's messages in the export's order, streamed from its transcript (never all in
         memory; never from the search index, which is not signed)."""
-        return transcript_messages(self.case, self.transcripts[chat_id], self.identities)
+        return transcript_messages(self.case, self.transcripts[chat_id], self.item_ids, self.identities)
 
     def local(self, utc_text: str | None) -> tuple[str, str]:
         """A UTC time as (`2026-03-14 21:05:09 +08:00`, `13:05:09 UTC`) in the case's zone."""
@@ -116,6 +117,7 @@ def gather(
         tool=f"evidencekit {__version__}",
         identities=identities,
         transcripts=entries,
+        item_ids={item["sha256"]: item["id"] for item in manifest["items"]},
     )
 
 
